@@ -1,0 +1,45 @@
+# The verbs people expect. `make run` and `make test` build .venv on their own.
+PYTHON ?= python3
+VENV ?= .venv
+PORT ?= 5000
+BIN := $(VENV)/bin
+
+.PHONY: run test lint format fuzz clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Stamp files: reinstall only when a requirements file changes.
+$(VENV)/.run-installed: requirements.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.run-installed
+
+run: $(VENV)/.run-installed
+	@echo "Bot:          http://127.0.0.1:$(PORT)"
+	@echo "Webhook:      http://127.0.0.1:$(PORT)/bot   (POST, signed by Twilio)"
+	@echo "Health:       http://127.0.0.1:$(PORT)/health"
+	@echo "Public URL:   run 'ngrok http $(PORT)' in another terminal, put its https URL in .env"
+	@echo "              as BOT_PUBLIC_URL, and set <that URL>/bot as the Twilio webhook."
+	$(BIN)/flask --app bot run --host 127.0.0.1 --port $(PORT)
+
+test: $(VENV)/.dev-installed
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.dev-installed
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+fuzz: $(VENV)/.dev-installed
+	BOT_FUZZ_EXAMPLES=10000 $(BIN)/python -m pytest -k fuzz $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

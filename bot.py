@@ -1,0 +1,102 @@
+"""The WhatsApp bot's Flask application: `create_app()` is what gunicorn and `flask` run.
+
+Settings come from the embedded defaults, then `.env` and the environment (the environment
+wins), or from `test_config` alone in tests. Nothing is read at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from dotenv import find_dotenv, load_dotenv
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+import config
+import logs
+from channels import signature, terminal, whatsapp
+from engine import Engine
+from memory import MemoryStore
+from pipeline import Pipeline
+from rules import load_rules
+
+MAX_BODY_BYTES = 64 * 1024
+__version__ = "0.1.0"
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: settings, logging, rules, engine, channels and CLI commands."""
+    if test_config is None:
+        load_dotenv(find_dotenv(usecwd=True), override=False)
+        settings = config.settings_from(os.environ)
+    else:
+        settings = config.settings_from({}, test_config)
+
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(settings, MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
+    secrets = [settings["TWILIO_AUTH_TOKEN"], settings["BOT_LOG_SALT"]]
+    log = logs.configure(
+        settings["BOT_LOG_LEVEL"],
+        settings["BOT_LOG_SALT"] or settings["TWILIO_AUTH_TOKEN"],
+        secrets,
+    )
+
+    rules = load_rules(settings["BOT_RULES"])
+    app.extensions["bot.pipeline"] = Pipeline(Engine(rules), MemoryStore())
+    log.info("loaded %d intents from %s", len(rules.intents), settings["BOT_RULES"])
+
+    proxies = settings["BOT_TRUSTED_PROXIES"]
+    if proxies:
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app,
+            x_for=proxies,
+            x_proto=proxies,
+            x_host=proxies,
+            x_port=proxies,
+            x_prefix=proxies,
+        )
+    _warn_about_signatures(app)
+
+    app.register_blueprint(whatsapp.bp)
+    app.cli.add_command(terminal.chat_command)
+    app.cli.add_command(signature.sign_command)
+    app.add_url_rule("/health", "health", health)
+    app.register_error_handler(HTTPException, _plain_error)
+    return app
+
+
+def health() -> Response:
+    from flask import current_app
+
+    pipeline = current_app.extensions["bot.pipeline"]
+    return jsonify(
+        status="ok",
+        version=__version__,
+        intents=len(pipeline.engine.rules.intents),
+        signature_validation=bool(current_app.config["TWILIO_VALIDATE"]),
+    )
+
+
+def _plain_error(error: HTTPException) -> Response:
+    """Short plain-text errors (403, 404, 405, 413), keeping headers such as `Allow`."""
+    response = error.get_response()
+    response.set_data(f"{error.code} {error.name}\n")
+    response.mimetype = "text/plain"
+    return response
+
+
+def _warn_about_signatures(app: Flask) -> None:
+    if not app.config["TWILIO_VALIDATE"]:
+        app.logger.warning(
+            "!!! TWILIO_VALIDATE=false: /bot accepts UNSIGNED requests from anyone. "
+            "Use this only for local testing, never on a public URL. !!!"
+        )
+    elif not app.config["TWILIO_AUTH_TOKEN"]:
+        app.logger.error(
+            "TWILIO_AUTH_TOKEN is not set: every /bot request will get 403. Copy the Auth Token "
+            "from the Twilio Console (Account Info) into .env as TWILIO_AUTH_TOKEN=..., or set "
+            "TWILIO_VALIDATE=false for local curl testing only."
+        )

@@ -1,0 +1,105 @@
+"""The WhatsApp channel: Twilio's webhook form in, TwiML out, on POST `/bot`.
+
+Whatever goes wrong after the signature check, Twilio gets status 200 and valid TwiML and the
+user gets a friendly sentence; the traceback goes to the log with the sender redacted.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+
+from flask import Blueprint, Response, current_app, request
+
+from channels import twiml
+from channels.signature import refusal
+from engine import Button, Location, Media, Message, Reply
+from logs import sender_hash
+
+log = logging.getLogger("bot.whatsapp")
+bp = Blueprint("whatsapp", __name__)
+
+APOLOGY = "Sorry, something went wrong on my side. 🙏 Please try again in a minute."
+# WhatsApp carries one media item a message; Twilio documents up to 10 for MMS.
+MAX_MEDIA = 10
+TWIML_MIMETYPE = "text/xml"
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() in {"true", "1", "yes"}
+
+
+def _location(form: Mapping[str, str]) -> Location | None:
+    try:
+        latitude = float(form.get("Latitude", ""))
+        longitude = float(form.get("Longitude", ""))
+    except ValueError:
+        return None
+    if not (math.isfinite(latitude) and math.isfinite(longitude)):
+        return None
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        return None
+    return Location(latitude, longitude, form.get("Address", ""), form.get("Label", ""))
+
+
+def _media(form: Mapping[str, str]) -> tuple[Media, ...]:
+    try:
+        count = int(form.get("NumMedia", "0"))
+    except ValueError:
+        count = 0
+    items = (
+        Media(form.get(f"MediaUrl{i}", "").strip(), form.get(f"MediaContentType{i}", "").strip())
+        for i in range(max(0, min(count, MAX_MEDIA)))
+    )
+    return tuple(m for m in items if m.url)
+
+
+def parse_form(form: Mapping[str, str]) -> Message:
+    """The `Message` in a Twilio WhatsApp webhook form; unknown parameters are ignored."""
+    get = form.get
+    button_text, button_payload = get("ButtonText", ""), get("ButtonPayload", "")
+    return Message(
+        channel="whatsapp",
+        sender=get("From", ""),
+        body=get("Body", ""),
+        message_id=get("MessageSid", "") or get("SmsMessageSid", "") or get("SmsSid", ""),
+        account_id=get("AccountSid", ""),
+        recipient=get("To", ""),
+        profile_name=get("ProfileName", ""),
+        wa_id=get("WaId", ""),
+        media=_media(form),
+        location=_location(form),
+        button=Button(button_text, button_payload) if button_text or button_payload else None,
+        replied_to=get("OriginalRepliedMessageSid", ""),
+        forwarded=_flag(get("Forwarded", "")),
+        frequently_forwarded=_flag(get("FrequentlyForwarded", "")),
+    )
+
+
+def _twiml(replies: list[Reply]) -> Response:
+    return Response(twiml.render(replies), status=200, mimetype=TWIML_MIMETYPE)
+
+
+@bp.post("/bot")
+def webhook() -> Response:
+    # Read the form first: a body over MAX_CONTENT_LENGTH stops here with 413, signed or not.
+    form = request.form
+    reason = refusal(request, current_app.config)
+    if reason is not None:
+        log.warning("refused a /bot request: %s", reason)
+        return Response(
+            "Forbidden: this request is not signed by Twilio.\n", 403, mimetype="text/plain"
+        )
+    message = parse_form(form)
+    try:
+        turn = current_app.extensions["bot.pipeline"].handle(message)
+        return _twiml(list(turn.replies))
+    except Exception:
+        salt = current_app.config["BOT_LOG_SALT"] or current_app.config["TWILIO_AUTH_TOKEN"]
+        log.exception(
+            "failed to answer message %s from sender %s",
+            message.message_id,
+            sender_hash(message.sender, salt),
+        )
+        return _twiml([Reply(APOLOGY)])

@@ -1,0 +1,86 @@
+"""Settings: embedded defaults, then `.env` and the environment, each checked at start-up.
+
+A bad value stops start-up with a message naming the variable, rather than a surprise later.
+Nothing here runs at import time; `create_app` calls `from_environ`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from rules import DEMO_RULES
+
+DEFAULTS: dict[str, Any] = {
+    "TWILIO_ACCOUNT_SID": "",
+    "TWILIO_AUTH_TOKEN": "",
+    "TWILIO_VALIDATE": True,
+    "BOT_PUBLIC_URL": "",
+    "BOT_TRUSTED_PROXIES": 0,
+    "BOT_RULES": str(DEMO_RULES),
+    "BOT_LOG_LEVEL": "INFO",
+    "BOT_LOG_SALT": "",
+}
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names the variable and what it wants."""
+
+
+def _boolean(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in _TRUE | _FALSE:
+        return value in _TRUE
+    raise ConfigError(f"{name}={raw!r}: use true or false")
+
+
+def _whole_number(name: str, raw: str) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r}: use a whole number, 0 or more") from None
+    if value < 0:
+        raise ConfigError(f"{name}={raw!r}: use a whole number, 0 or more")
+    return value
+
+
+def _public_url(name: str, raw: str) -> str:
+    value = raw.strip().rstrip("/")
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(
+            f"{name}={raw!r}: use the public base URL Twilio calls, such as "
+            "https://abc123.ngrok-free.app (no query, no fragment)"
+        )
+    return value
+
+
+_PARSERS = {
+    "TWILIO_VALIDATE": _boolean,
+    "BOT_TRUSTED_PROXIES": _whole_number,
+    "BOT_PUBLIC_URL": _public_url,
+}
+
+
+def settings_from(
+    environ: Mapping[str, str], overrides: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The defaults, overlaid with the known variables in `environ`, then `overrides`; checked.
+
+    Values from either layer may be strings as the environment gives them (`"false"`, `"2"`);
+    they are parsed here, so a bad one raises `ConfigError` naming the variable.
+    """
+    settings = dict(DEFAULTS)
+    # An empty variable (as in a copied .env.example) means "use the default".
+    settings.update({k: v.strip() for k, v in environ.items() if k in DEFAULTS and v.strip()})
+    settings.update(overrides or {})
+    for name, parse in _PARSERS.items():
+        if isinstance(settings[name], str):
+            settings[name] = parse(name, settings[name])
+    return settings

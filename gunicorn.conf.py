@@ -1,0 +1,21 @@
+"""gunicorn settings for the webhook; gunicorn reads this file from the working directory.
+
+Twilio waits 15 s for an answer and never retries a slow one, so a worker stuck longer than
+that is of no use to anyone; a deploy, on the other hand, must let in-flight messages finish.
+"""
+
+import os
+
+# Read when gunicorn starts (this file is gunicorn's config, not the app's import path).
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "sync"
+# Kill a worker silent for longer than Twilio is willing to wait.
+timeout = 15
+# On SIGTERM, give in-flight requests as long as Twilio would wait, and a little more.
+graceful_timeout = 20
+keepalive = 5
+# Twilio's webhook body is small; refuse absurd request lines and header floods early.
+limit_request_line = 8190
+limit_request_fields = 100
+accesslog = None  # the app logs each message itself, without phone numbers
+errorlog = "-"

@@ -1,0 +1,111 @@
+"""Shared fixtures: the app, its test client and CLI runner, and a signed-WhatsApp helper."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import yaml
+from twilio.request_validator import RequestValidator
+
+from bot import create_app
+
+TOKEN = "test-auth-token-5f2c9a"
+ACCOUNT = "AC" + "1" * 32
+SENDER = "whatsapp:+14155550123"
+BOT_NUMBER = "whatsapp:+14155238886"
+LOCAL_URL = "http://localhost/bot"
+HERE = Path(__file__).parent
+_sids = itertools.count(1)
+
+LONG_REPLY = "\n\n".join(
+    " ".join(
+        f"Paragraph {p} sentence {s} says something about the weather today." for s in range(12)
+    )
+    for p in range(8)
+)
+
+
+def base_settings(**overrides) -> dict:
+    return {"TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_ACCOUNT_SID": ACCOUNT, **overrides}
+
+
+@pytest.fixture
+def app():
+    return create_app(base_settings())
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def edge_rules(tmp_path) -> Path:
+    """A rule folder whose replies stress TwiML: control characters, RTL, media, 5000+ chars."""
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    shutil.copy(HERE / "rules" / "edge.yml", folder / "edge.yml")
+    long_intent = {"name": "long", "examples": ["long reply"], "responses": [LONG_REPLY]}
+    (folder / "long.yml").write_text(yaml.safe_dump({"intents": [long_intent]}), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def edge_client(edge_rules):
+    return create_app(base_settings(BOT_RULES=str(edge_rules))).test_client()
+
+
+def whatsapp_form(body: str = "", **params: str) -> dict[str, str]:
+    """A webhook form shaped like Twilio's, with a fresh MessageSid each time."""
+    form = {
+        "MessageSid": f"SM{next(_sids):032d}",
+        "AccountSid": ACCOUNT,
+        "From": SENDER,
+        "To": BOT_NUMBER,
+        "Body": body,
+        "NumMedia": "0",
+        "NumSegments": "1",
+        "ProfileName": "Sam",
+        "WaId": "14155550123",
+        "SmsStatus": "received",
+        "ApiVersion": "2010-04-01",
+        "MessageType": "text",
+    }
+    form.update(params)
+    return form
+
+
+def signature_for(form: dict[str, str], url: str = LOCAL_URL, token: str = TOKEN) -> str:
+    return RequestValidator(token).compute_signature(url, form)
+
+
+def post_whatsapp(client, body: str = "", *, url: str = LOCAL_URL, headers=None, **params):
+    """POST a correctly signed WhatsApp webhook form to `/bot`."""
+    form = whatsapp_form(body, **params)
+    headers = {"X-Twilio-Signature": signature_for(form, url), **(headers or {})}
+    return client.post("/bot", data=form, headers=headers)
+
+
+def twiml_messages(response) -> list[tuple[str | None, list[str]]]:
+    """Parse a TwiML answer into (body, media URLs) per <Message>; fails on invalid XML."""
+    assert response.status_code == 200
+    assert response.mimetype in {"text/xml", "application/xml"}
+    root = ET.fromstring(response.data)
+    assert root.tag == "Response"
+    return [
+        (m.findtext("Body"), [media.text for media in m.findall("Media")])
+        for m in root.findall("Message")
+    ]
+
+
+def reply_text(response) -> str:
+    return "\n".join(body or "" for body, _ in twiml_messages(response))

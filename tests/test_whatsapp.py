@@ -1,0 +1,195 @@
+"""The /bot webhook: every documented parameter parsed, sensible replies, never a 5xx."""
+
+from __future__ import annotations
+
+import pytest
+from werkzeug.datastructures import MultiDict
+
+from bot import create_app
+from channels.whatsapp import APOLOGY, parse_form
+from engine import Button, Engine, Location, Media
+from tests.conftest import (
+    SENDER,
+    base_settings,
+    post_whatsapp,
+    reply_text,
+    twiml_messages,
+    whatsapp_form,
+)
+
+
+def test_parse_form_reads_every_documented_parameter():
+    form = MultiDict(
+        whatsapp_form(
+            "Look at this",
+            NumMedia="2",
+            MediaUrl0="https://api.twilio.com/media/ME1",
+            MediaContentType0="image/jpeg",
+            MediaUrl1="https://api.twilio.com/media/ME2",
+            MediaContentType1="application/pdf",
+            Latitude="48.8566",
+            Longitude="2.3522",
+            Address="Place de l'Hôtel de Ville, Paris",
+            Label="City Hall",
+            ButtonText="Yes please",
+            ButtonPayload="confirm_yes",
+            OriginalRepliedMessageSid="SM" + "9" * 32,
+            Forwarded="true",
+            FrequentlyForwarded="false",
+            SomethingTwilioAddsLater="ignored",
+        )
+    )
+    message = parse_form(form)
+    assert message.channel == "whatsapp"
+    assert message.sender == SENDER
+    assert message.recipient == "whatsapp:+14155238886"
+    assert message.body == "Look at this"
+    assert message.message_id == form["MessageSid"]
+    assert message.account_id == form["AccountSid"]
+    assert message.profile_name == "Sam"
+    assert message.wa_id == "14155550123"
+    assert message.media == (
+        Media("https://api.twilio.com/media/ME1", "image/jpeg"),
+        Media("https://api.twilio.com/media/ME2", "application/pdf"),
+    )
+    assert message.location == Location(
+        48.8566, 2.3522, "Place de l'Hôtel de Ville, Paris", "City Hall"
+    )
+    assert message.button == Button("Yes please", "confirm_yes")
+    assert message.replied_to == "SM" + "9" * 32
+    assert message.forwarded is True
+    assert message.frequently_forwarded is False
+
+
+@pytest.mark.parametrize(
+    ("latitude", "longitude"),
+    [
+        ("", ""),
+        ("abc", "1"),
+        ("nan", "2"),
+        ("inf", "3"),
+        ("91", "0"),
+        ("0", "-181"),
+        ("1e400", "1"),
+    ],
+)
+def test_invalid_coordinates_are_no_location(latitude, longitude):
+    assert (
+        parse_form({"From": SENDER, "Latitude": latitude, "Longitude": longitude}).location is None
+    )
+
+
+@pytest.mark.parametrize("count", ["", "x", "-3", "999999999999"])
+def test_odd_num_media_never_breaks_parsing(count):
+    message = parse_form({"From": SENDER, "NumMedia": count, "MediaUrl0": "https://x/y"})
+    assert len(message.media) <= 1
+
+
+def test_sender_is_kept_raw_even_when_not_a_phone_number():
+    message = parse_form({"From": "whatsapp:bsuid.AbC-123_xyz", "Body": "hi"})
+    assert message.sender == "whatsapp:bsuid.AbC-123_xyz"
+
+
+def test_username_sender_gets_a_reply(client):
+    response = post_whatsapp(client, "help", From="whatsapp:bsuid.AbC-123_xyz", WaId="")
+    assert "Here is what I understand" in reply_text(response)
+
+
+def test_media_only_message_gets_a_sensible_reply(edge_client):
+    response = post_whatsapp(
+        edge_client,
+        "",
+        NumMedia="1",
+        MediaUrl0="https://api.twilio.com/ME1",
+        MediaContentType0="audio/ogg",
+    )
+    assert reply_text(response) == "got your voice note"
+
+
+def test_location_only_message_gets_a_sensible_reply(edge_client):
+    response = post_whatsapp(
+        edge_client, "", Latitude="-33.8688", Longitude="151.2093", MessageType="location"
+    )
+    assert reply_text(response) == "location -33.8688, 151.2093 at -33.86880,151.20930"
+
+
+def test_named_place_uses_its_label(edge_client):
+    response = post_whatsapp(
+        edge_client, "", Latitude="1", Longitude="2", Label="Home", Address="1 Main St"
+    )
+    assert reply_text(response) == "location Home at 1.00000,2.00000"
+
+
+def test_button_tap_matches_on_its_text(client):
+    response = post_whatsapp(client, "", ButtonText="Help", ButtonPayload="opaque-123")
+    assert "Here is what I understand" in reply_text(response)
+
+
+def test_button_payload_naming_an_intent_wins(client):
+    response = post_whatsapp(client, "", ButtonText="Tell me more", ButtonPayload="HELP")
+    assert "Here is what I understand" in reply_text(response)
+
+
+def test_empty_message_gets_a_nudge(edge_client):
+    assert reply_text(post_whatsapp(edge_client, "   ")) == "empty message"
+
+
+def test_unknown_words_get_the_fallback(edge_client):
+    assert reply_text(post_whatsapp(edge_client, "book me a taxi")) == "fallback reply"
+
+
+def test_demo_greeting_uses_the_profile_name(client):
+    assert "Sam" in reply_text(post_whatsapp(client, "hello there"))
+
+
+def test_engine_failure_gives_an_apology_and_a_redacted_traceback(monkeypatch, capsys):
+    client = create_app(base_settings()).test_client()
+
+    def explode(self, state, message):
+        raise RuntimeError(f"rule blew up for {message.sender} (wa {message.wa_id})")
+
+    monkeypatch.setattr(Engine, "respond", explode)
+    capsys.readouterr()
+    response = post_whatsapp(client, "hi")
+    assert twiml_messages(response) == [(APOLOGY, [])]
+    err = capsys.readouterr().err
+    assert "Traceback" in err
+    assert "RuntimeError: rule blew up for <sender:" in err
+    assert "14155550123" not in err
+    assert "+1415" not in err
+
+
+def test_oversized_body_gets_413(client):
+    response = client.post("/bot", data=whatsapp_form("x" * 70_000))
+    assert response.status_code == 413
+    assert response.mimetype == "text/plain"
+
+
+def test_body_just_under_the_limit_is_processed(client):
+    response = post_whatsapp(client, "help " + "x" * 60_000)
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("method", ["get", "put", "delete", "patch"])
+def test_other_methods_get_405(client, method):
+    response = getattr(client, method)("/bot")
+    assert response.status_code == 405
+    assert "POST" in response.headers["Allow"]
+
+
+def test_json_body_is_refused_like_any_unsigned_request(client):
+    assert client.post("/bot", json={"Body": "hi"}).status_code == 403
+
+
+def test_health_reports_ok(client):
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json["status"] == "ok"
+    assert response.json["intents"] == 4
+    assert response.json["signature_validation"] is True
+
+
+def test_unknown_path_is_a_short_404(client):
+    response = client.get("/nope")
+    assert response.status_code == 404
+    assert response.data == b"404 Not Found\n"
