@@ -65,7 +65,7 @@ def load_rules(path: str | Path = DEMO_RULES) -> RuleSet:
             Problem(str(files[0]), 1, "no 'settings: fallback:' responses in any rule file")
         )
     if problems:
-        raise RuleError(problems)
+        raise RuleError(sorted(problems, key=lambda p: (p.file, p.line)))
     return RuleSet(
         intents=tuple(intents.values()),
         fallback=settings["fallback"],

@@ -99,12 +99,15 @@ def twiml_messages(response) -> list[tuple[str | None, list[str]]]:
     """Parse a TwiML answer into (body, media URLs) per <Message>; fails on invalid XML."""
     assert response.status_code == 200
     assert response.mimetype in {"text/xml", "application/xml"}
-    root = ET.fromstring(response.data)
+    return parse_twiml(response.data)
+
+
+def parse_twiml(xml: bytes | str) -> list[tuple[str | None, list[str]]]:
+    """(body, media URLs) for each <Message> of a TwiML document; fails on invalid XML."""
+    root = ET.fromstring(xml.encode() if isinstance(xml, str) else xml)
     assert root.tag == "Response"
-    return [
-        (m.findtext("Body"), [media.text for media in m.findall("Media")])
-        for m in root.findall("Message")
-    ]
+    messages = root.findall("Message")
+    return [(m.findtext("Body"), [media.text for media in m.findall("Media")]) for m in messages]
 
 
 def reply_text(response) -> str:

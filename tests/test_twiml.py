@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
-
 import pytest
 
 from channels.twiml import CUT_NOTICE, MAX_BODY, MAX_MESSAGES, clean_text, plan, render, split_text
 from engine import Reply
-from tests.conftest import LONG_REPLY, post_whatsapp, twiml_messages
-
-
-def parse(xml: str) -> list[tuple[str | None, list[str]]]:
-    root = ET.fromstring(xml.encode())
-    return [(m.findtext("Body"), [x.text for x in m.findall("Media")]) for m in root]
+from tests.conftest import LONG_REPLY, parse_twiml, post_whatsapp, twiml_messages
 
 
 def test_nothing_to_say_is_an_empty_response_element():
     xml = render([])
-    assert ET.fromstring(xml.encode()).tag == "Response"
-    assert parse(xml) == []
+    assert parse_twiml(xml) == []
     assert xml.endswith("<Response />")
 
 
@@ -39,33 +31,33 @@ def test_clean_text_drops_xml_illegal_characters_and_keeps_the_rest():
     ],
 )
 def test_any_text_renders_to_parseable_xml(text):
-    [(body, media)] = parse(render([Reply(text + " end")]))
+    [(body, media)] = parse_twiml(render([Reply(text + " end")]))
     assert body == clean_text(text + " end").strip()
     assert media == []
 
 
 def test_media_reply_is_body_plus_media():
-    assert parse(render([Reply("a cat", ("https://example.org/cat.jpg",))])) == [
+    assert parse_twiml(render([Reply("a cat", ("https://example.org/cat.jpg",))])) == [
         ("a cat", ["https://example.org/cat.jpg"])
     ]
 
 
 def test_media_only_reply_has_no_empty_body():
-    assert parse(render([Reply("", ("https://example.org/dog.jpg",))])) == [
+    assert parse_twiml(render([Reply("", ("https://example.org/dog.jpg",))])) == [
         (None, ["https://example.org/dog.jpg"])
     ]
 
 
 def test_several_media_go_one_per_message():
     reply = Reply("pets", ("https://x.org/1.jpg", "https://x.org/2.jpg"))
-    assert parse(render([reply])) == [
+    assert parse_twiml(render([reply])) == [
         ("pets", ["https://x.org/1.jpg"]),
         (None, ["https://x.org/2.jpg"]),
     ]
 
 
 def test_empty_reply_is_skipped():
-    assert parse(render([Reply(""), Reply("hi")])) == [("hi", [])]
+    assert parse_twiml(render([Reply(""), Reply("hi")])) == [("hi", [])]
 
 
 def test_long_reply_splits_at_paragraphs():
@@ -108,7 +100,7 @@ def test_over_ten_messages_are_cut_with_a_notice():
 def test_response_stays_under_twilios_64kb_even_when_escaping_grows_it():
     xml = render([Reply("&<>" * 20_000)])
     assert len(xml.encode()) < 64_000
-    bodies = parse(xml)
+    bodies = parse_twiml(xml)
     assert bodies[-1][0].endswith(CUT_NOTICE)
     assert all(len(body) <= MAX_BODY for body, _ in bodies)
 

@@ -1,0 +1,147 @@
+"""Rule files: merged from a folder, and every mistake reported as file:line: message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rules import DEMO_RULES, Response, RuleError, load_rules
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+GOOD = """\
+intents:
+  - name: greet
+    examples: [hi]
+    responses: ["hello"]
+settings:
+  fallback: ["what?"]
+"""
+
+
+def problems(path: Path) -> list[str]:
+    with pytest.raises(RuleError) as caught:
+        load_rules(path)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_demo_rules_load():
+    rules = load_rules(DEMO_RULES)
+    assert {i.name for i in rules.intents} >= {"greet", "goodbye", "thanks", "help"}
+    assert rules.fallback
+
+
+def test_files_in_a_folder_merge(tmp_path):
+    write(tmp_path, "a.yml", GOOD)
+    write(
+        tmp_path, "b.yaml", "intents:\n  - name: bye\n    examples: [bye]\n    responses: [ciao]\n"
+    )
+    rules = load_rules(tmp_path)
+    assert [i.name for i in rules.intents] == ["greet", "bye"]
+    assert rules.intent("bye").responses == (Response("ciao"),)
+    assert rules.intent("bye").source == f"{tmp_path / 'b.yaml'}:2"
+
+
+def test_media_response(tmp_path):
+    path = write(
+        tmp_path,
+        "m.yml",
+        GOOD + "  on_media:\n    - text: nice\n      media: [https://x.org/a.png]\n",
+    )
+    assert load_rules(path).on_media == (Response("nice", ("https://x.org/a.png",)),)
+
+
+def test_invalid_yaml_names_the_line(tmp_path):
+    path = write(tmp_path, "bad.yml", "intents:\n  - name: greet\n    examples: [hi\n")
+    [problem] = problems(path)
+    assert problem.startswith(f"{path}:")
+    assert "invalid YAML" in problem
+
+
+def test_unknown_key_names_file_and_line(tmp_path):
+    path = write(tmp_path, "r.yml", GOOD.replace("    examples: [hi]", "    exmaples: [hi]"))
+    found = problems(path)
+    known = "description, examples, name, priority, responses"
+    assert f"{path}:3: intent: unknown key 'exmaples' (known: {known})" in found
+    assert f"{path}:2: intent 'greet' needs at least one entry under 'examples'" in found
+
+
+def test_duplicate_intent_across_files(tmp_path):
+    write(tmp_path, "a.yml", GOOD)
+    second = write(
+        tmp_path, "b.yml", "intents:\n  - name: greet\n    examples: [yo]\n    responses: [yo]\n"
+    )
+    assert problems(tmp_path) == [
+        f"{second}:2: duplicate intent 'greet' (first at {tmp_path / 'a.yml'}:2)"
+    ]
+
+
+def test_unknown_template_variable(tmp_path):
+    path = write(tmp_path, "r.yml", GOOD.replace('["hello"]', '["hello {nmae}"]'))
+    assert problems(path) == [
+        f"{path}:4: intent 'greet' responses: unknown template variable '{{nmae}}'"
+        " (known: profile_name)"
+    ]
+
+
+def test_example_without_words(tmp_path):
+    path = write(tmp_path, "r.yml", GOOD.replace("[hi]", '[hi, "?!"]'))
+    assert problems(path) == [
+        f"{path}:3: intent 'greet' examples: '?!' has no words or emoji to match"
+    ]
+
+
+def test_bad_name_priority_and_media(tmp_path):
+    text = """\
+intents:
+  - name: Bad Name
+    examples: [x]
+  - name: ok
+    priority: high
+    examples: [y]
+    responses:
+      - media: ftp://x/y.png
+settings:
+  fallback: [f]
+"""
+    path = write(tmp_path, "r.yml", text)
+    assert problems(path) == [
+        f"{path}:2: intent needs a 'name' of lower-case letters, digits and _",
+        f"{path}:5: intent 'ok': priority must be a whole number",
+        f"{path}:8: intent 'ok' responses media: 'ftp://x/y.png' is not an http(s) URL",
+    ]
+
+
+def test_missing_fallback(tmp_path):
+    path = write(
+        tmp_path, "r.yml", "intents:\n  - name: a\n    examples: [a]\n    responses: [a]\n"
+    )
+    assert problems(path) == [f"{path}:1: no 'settings: fallback:' responses in any rule file"]
+
+
+def test_top_level_must_be_a_mapping(tmp_path):
+    path = write(tmp_path, "r.yml", "- just\n- a list\n")
+    assert f"{path}:1: the file must be a mapping of keys to values" in problems(path)
+
+
+def test_missing_path_and_empty_folder(tmp_path):
+    assert problems(tmp_path / "nope.yml") == [
+        f"{tmp_path / 'nope.yml'}:0: no such rule file or folder"
+    ]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert problems(empty) == [f"{empty}:0: no .yml or .yaml rule files in this folder"]
+
+
+def test_bad_rules_stop_start_up(tmp_path):
+    from bot import create_app
+
+    path = write(tmp_path, "r.yml", GOOD.replace("name: greet", "name: 9x"))
+    with pytest.raises(RuleError, match=r"r\.yml:2: intent needs a 'name'"):
+        create_app({"BOT_RULES": str(path), "TWILIO_AUTH_TOKEN": "t"})
