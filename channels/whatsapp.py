@@ -10,7 +10,8 @@ import logging
 import math
 from collections.abc import Mapping
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, abort, current_app, request
+from werkzeug.wsgi import LimitedStream
 
 from channels import twiml
 from channels.signature import refusal
@@ -77,6 +78,21 @@ def parse_form(form: Mapping[str, str]) -> Message:
     )
 
 
+def _streamed_past_limit() -> bool:
+    """Whether a chunked body went on past MAX_CONTENT_LENGTH.
+
+    Werkzeug enforces the limit on a declared Content-Length, but stops reading a chunked
+    body at the limit without a word, so look for one more byte behind it.
+    """
+    stream = request.stream
+    return (
+        request.content_length is None
+        and isinstance(stream, LimitedStream)
+        and stream.is_exhausted
+        and bool(request.environ["wsgi.input"].read(1))
+    )
+
+
 def _twiml(replies: list[Reply]) -> Response:
     return Response(twiml.render(replies), status=200, mimetype=TWIML_MIMETYPE)
 
@@ -85,6 +101,8 @@ def _twiml(replies: list[Reply]) -> Response:
 def webhook() -> Response:
     # Read the form first: a body over MAX_CONTENT_LENGTH stops here with 413, signed or not.
     form = request.form
+    if _streamed_past_limit():
+        abort(413)
     reason = refusal(request, current_app.config)
     if reason is not None:
         log.warning("refused a /bot request: %s", reason)

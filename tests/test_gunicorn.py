@@ -1,0 +1,145 @@
+"""The Procfile's command, run for real: gunicorn serves the factory over HTTP."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+import requests
+
+from config import DEFAULTS
+from tests.conftest import TOKEN, parse_twiml, signature_for, whatsapp_form
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def procfile_command(port: int) -> list[str]:
+    line = next(li for li in (ROOT / "Procfile").read_text().splitlines() if li.startswith("web:"))
+    words = shlex.split(line.removeprefix("web:"))
+    assert words[0] == "gunicorn"
+    # Same program, from this interpreter's environment; bind to loopback only for the test.
+    words = [sys.executable, "-m", "gunicorn", *words[1:]]
+    return [w.replace("$PORT", str(port)).replace("0.0.0.0:", "127.0.0.1:") for w in words]
+
+
+@pytest.fixture(scope="module")
+def server():
+    port = free_port()
+    # Every setting explicit, so a developer's own .env cannot change what is tested.
+    env = {
+        **os.environ,
+        **{k: "" for k in DEFAULTS},
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "WEB_CONCURRENCY": "2",
+    }
+    process = subprocess.Popen(
+        procfile_command(port),
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{base}/health", timeout=1).status_code == 200:
+                break
+        except requests.ConnectionError:
+            time.sleep(0.1)
+        if process.poll() is not None:
+            pytest.fail(f"gunicorn exited early:\n{process.stdout.read()}")
+    else:
+        process.kill()
+        pytest.fail("gunicorn did not answer /health within 30 s")
+    yield base, process
+    if process.poll() is None:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_health_over_http(server):
+    base, _ = server
+    response = requests.get(f"{base}/health", timeout=5)
+    assert response.json()["status"] == "ok"
+
+
+def test_signed_message_over_http(server):
+    base, _ = server
+    form = whatsapp_form("what can you do")
+    signature = signature_for(form, f"{base}/bot")
+    response = requests.post(
+        f"{base}/bot", data=form, headers={"X-Twilio-Signature": signature}, timeout=5
+    )
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/xml")
+    [(body, _)] = parse_twiml(response.content)
+    assert body.startswith("Here is what I understand")
+
+
+def test_unsigned_message_over_http_is_refused(server):
+    base, _ = server
+    response = requests.post(f"{base}/bot", data=whatsapp_form("hi"), timeout=5)
+    assert response.status_code == 403
+
+
+def test_chunked_oversized_body_gets_413(server):
+    base, _ = server
+    host, port = base.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    chunks = (b"Body=" + b"x" * 1024 if i == 0 else b"x" * 1024 for i in range(100))
+    connection.request(
+        "POST",
+        "/bot",
+        body=chunks,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        encode_chunked=True,
+    )
+    assert connection.getresponse().status == 413
+
+
+def test_signed_chunked_body_under_the_limit_is_answered(server):
+    base, _ = server
+    form = whatsapp_form("help " + "x" * 20_000)
+    body = urlencode(form).encode()
+    host, port = base.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    connection.request(
+        "POST",
+        "/bot",
+        body=(body[i : i + 4096] for i in range(0, len(body), 4096)),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": signature_for(form, f"{base}/bot"),
+        },
+        encode_chunked=True,
+    )
+    response = connection.getresponse()
+    assert response.status == 200
+    [(text, _)] = parse_twiml(response.read())
+    assert text.startswith("Here is what I understand")
+
+
+def test_sigterm_stops_gunicorn_cleanly(server):
+    _, process = server
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0
+    output = process.stdout.read()
+    assert "Shutting down: Master" in output
+    assert TOKEN not in output

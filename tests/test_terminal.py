@@ -1,0 +1,40 @@
+"""`flask --app bot chat`: the same engine as WhatsApp, from stdin, with no network."""
+
+from __future__ import annotations
+
+from bot import create_app
+from tests.conftest import base_settings
+
+
+def test_chat_answers_each_line_in_order(runner):
+    result = runner.invoke(args=["chat", "--name", "Kim"], input="hello\nwhat can you do\nbye\n")
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("bot> ")]
+    assert len(lines) == 3
+    assert "Kim" in lines[0]
+    assert lines[1] == "bot> Here is what I understand so far:"
+    assert "Bye Kim" in lines[2] or "See you later" in lines[2]
+
+
+def test_chat_prints_media_as_urls(edge_rules):
+    runner = create_app(base_settings(BOT_RULES=str(edge_rules))).test_cli_runner()
+    result = runner.invoke(args=["chat"], input="send picture\n")
+    assert result.output.splitlines() == [
+        "bot> Here is a picture 🖼",
+        "[media] https://example.org/cat.jpg",
+    ]
+
+
+def test_chat_stops_at_quit_and_keeps_state_per_sender(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["chat", "--sender", "tester"], input="hi\n/quit\nhelp\n")
+    assert result.output.count("bot> ") == 1
+    state = app.extensions["bot.pipeline"].store.load("tester")
+    assert (state.turns, state.last_intent) == (1, "greet")
+
+
+def test_chat_works_without_twilio_credentials():
+    runner = create_app({"TWILIO_AUTH_TOKEN": "", "TWILIO_ACCOUNT_SID": ""}).test_cli_runner()
+    result = runner.invoke(args=["chat"], input="thanks\n")
+    assert result.exit_code == 0
+    assert result.output.startswith("bot> ")
