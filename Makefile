@@ -1,7 +1,8 @@
 # The verbs people expect. `make run` and `make test` build .venv on their own.
 PYTHON ?= python3
 VENV ?= .venv
-PORT ?= 5000
+# The port: from the environment, else from .env, else 5000 (the app reads .env the same way).
+PORT ?= $(or $(shell sed -n 's/^PORT=\([0-9]*\).*/\1/p' .env 2>/dev/null | tail -n 1),5000)
 BIN := $(VENV)/bin
 
 .PHONY: run test lint format fuzz clean
