@@ -5,7 +5,7 @@ VENV ?= .venv
 PORT ?= $(or $(shell sed -n 's/^PORT=\([0-9]*\).*/\1/p' .env 2>/dev/null | tail -n 1),5000)
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format fuzz clean
+.PHONY: run test lint format fuzz bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,9 @@ format: $(VENV)/.dev-installed
 
 fuzz: $(VENV)/.dev-installed
 	BOT_FUZZ_EXAMPLES=10000 $(BIN)/python -m pytest -k fuzz $(PYTEST_ARGS)
+
+bench: $(VENV)/.run-installed
+	$(BIN)/python bench/webhook.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
