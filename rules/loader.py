@@ -146,39 +146,32 @@ class _FileReader:
     def responses(
         self, node: yaml.Node | None, what: str, variables: set[str]
     ) -> tuple[Response, ...]:
-        """Response variants: each a text, or a mapping with `text` and/or `media` (URLs)."""
-        items = (
-            [node]
-            if isinstance(node, yaml.ScalarNode | yaml.MappingNode)
-            else self.sequence(node, what)
-        )
-        result = []
-        for item in items:
-            if isinstance(item, yaml.MappingNode):
-                fields = self.mapping(item, what, {"text", "media"})
-                texts = self.strings(fields.get("text"), f"{what} text") if "text" in fields else []
-                media = self.strings(fields.get("media"), f"{what} media")
-                bad = [n for url, n in media if not url.startswith(("https://", "http://"))]
-                for url_node in bad:
-                    self.problem(
-                        url_node, f"{what} media: '{url_node.value}' is not an http(s) URL"
-                    )
-                if not texts and not media:
-                    self.problem(item, f"{what}: a response needs 'text' or 'media'")
-                text = texts[0] if texts else ("", item)
-                response = Response(text[0], tuple(url for url, _ in media))
-            else:
-                [(text_value, _)] = self.strings(item, what) or [("", item)]
-                text = (text_value, item)
-                response = Response(text_value)
-            for name in TEMPLATE_VARIABLE.findall(text[0]):
+        one = isinstance(node, yaml.ScalarNode | yaml.MappingNode)
+        items = [node] if one else self.sequence(node, what)
+        return tuple(self.response(item, what, variables) for item in items)
+
+    def response(self, item: yaml.Node, what: str, variables: set[str]) -> Response:
+        """One variant: a text, or a mapping with `text` and/or `media` (http(s) URLs)."""
+        if isinstance(item, yaml.MappingNode):
+            fields = self.mapping(item, what, {"text", "media"})
+            texts = self.strings(fields["text"], f"{what} text") if "text" in fields else []
+            media = self.strings(fields.get("media"), f"{what} media")
+            for url, url_node in media:
+                if not url.startswith(("https://", "http://")):
+                    self.problem(url_node, f"{what} media: '{url}' is not an http(s) URL")
+            if not texts and not media:
+                self.problem(item, f"{what}: a response needs 'text' or 'media'")
+        else:
+            texts, media = self.strings(item, what), []
+        for text, text_node in texts:
+            for name in TEMPLATE_VARIABLE.findall(text):
                 if name not in variables:
                     known = ", ".join(sorted(variables))
                     self.problem(
-                        text[1], f"{what}: unknown template variable '{{{name}}}' (known: {known})"
+                        text_node,
+                        f"{what}: unknown template variable '{{{name}}}' (known: {known})",
                     )
-            result.append(response)
-        return tuple(result)
+        return Response(texts[0][0] if texts else "", tuple(url for url, _ in media))
 
     def intent(self, node: yaml.Node) -> Intent | None:
         fields = self.mapping(node, "intent", _INTENT_KEYS)
