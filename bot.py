@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dotenv import find_dotenv, load_dotenv
-from flask import Flask, Response, jsonify
+from flask import Flask, Response, current_app, jsonify
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -69,8 +69,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def health() -> Response:
-    from flask import current_app
-
     pipeline = current_app.extensions["bot.pipeline"]
     return jsonify(
         status="ok",
