@@ -1,71 +1,318 @@
-"""The engine: one turn of conversation, from (state, message) to (new state, replies)."""
+"""The engine: one turn of conversation, from (state, message) to (new state, replies).
+
+The order of a turn: an open slot question is answered first, then a "Did you mean…?"
+suggestion, then a numbered-menu choice, a shared location, and finally the message is
+understood on its own. Flask, Twilio and storage stay outside; actions come from `skills`.
+"""
 
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
-from engine.matcher import NOTHING, PhraseMatcher, Understanding
+from engine.matcher import Matcher, Understanding
 from engine.message import Message, Reply
-from engine.state import ConversationState
-from nlp import fold
-from rules import RuleSet
+from engine.slots import CURRENCY_NAMES, ISO_CODES, NUMBER_WORDS, parse_number
+from engine.state import ConversationState, Pending
+from engine.vocabulary import vocabulary
+from nlp import fold, tokenize
+from nlp.analysis import Analyzer
+from rules import Intent, Response, RuleSet
 from rules.loader import TEMPLATE_VARIABLE
+from skills import ActionContext, Outcome, registry
+
+MAX_ATTEMPTS = 2  # times a slot question is asked again before the bot lets it go
 
 
 @dataclass(frozen=True)
 class Turn:
-    """The outcome of one message: the state to keep, what to say, and what was understood."""
+    """The outcome of one message: the state to keep, what to say, what was understood, and
+    whether everything about the user must be forgotten."""
 
     state: ConversationState
     replies: tuple[Reply, ...]
     understanding: Understanding
+    forget: bool = False
 
 
 class Engine:
-    """Answers messages from a `RuleSet`; `rng` makes the choice among response variants."""
+    """Answers messages from a `RuleSet`. `rng` picks among variants, `clock` tells the time,
+    `actions` maps action names to functions (default: the registered skills)."""
 
-    def __init__(self, rules: RuleSet, rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        rules: RuleSet,
+        rng: random.Random | None = None,
+        clock: Callable[[], datetime] | None = None,
+        actions: Mapping[str, Callable[[ActionContext], Outcome]] | None = None,
+    ) -> None:
         self.rules = rules
-        self._matcher = PhraseMatcher(rules)
+        self.settings = rules.settings
+        words = (
+            vocabulary(rules)
+            + list(CURRENCY_NAMES)
+            + list(NUMBER_WORDS)
+            + [c.lower() for c in ISO_CODES]
+        )
+        self.analyzer = Analyzer(words, self.settings.substitutions, self.settings.synonyms)
+        self.matcher = Matcher(rules, self.analyzer)
         self._rng = rng or random.Random()  # noqa: S311 -- picks a phrasing, not a secret
+        self._clock = clock or (lambda: datetime.now(UTC))
+        if actions is None:
+            actions = {name: entry.function for name, entry in registry().items()}
+        self._actions = actions
         self._by_name = {fold(i.name): i for i in rules.intents}
+        self._cancel = {" ".join(tokenize(w)) for w in self.settings.cancel}
+        self._affirm = {" ".join(tokenize(w)) for w in self.settings.affirm}
 
-    def understand(self, message: Message) -> Understanding:
+    # -- understanding ------------------------------------------------------------------------
+
+    def understand(self, message: Message, state: ConversationState | None = None) -> Understanding:
         """The intent behind `message`; a button payload naming an intent wins outright."""
         if message.button is not None and message.button.payload:
             intent = self._by_name.get(fold(message.button.payload.strip()))
             if intent is not None:
-                return Understanding(intent=intent.name, confidence=1.0, matched="button")
+                return Understanding(intent.name, 1.0, matched="button")
         if not message.text.strip():
-            return NOTHING
-        return self._matcher.match(message.text)
+            return Understanding(None, 0.0)
+        after = state.last_intent if state is not None else None
+        return self.matcher.understand(message.text, after)
+
+    # -- one turn -----------------------------------------------------------------------------
 
     def respond(self, state: ConversationState, message: Message) -> Turn:
-        understanding = self.understand(message)
-        variables = _variables(message)
-        if understanding.intent is not None:
-            responses = self.rules.intent(understanding.intent).responses
-        elif message.location is not None:
-            responses = self.rules.on_location
-        elif message.media:
-            responses = self.rules.on_media
+        phrase = " ".join(tokenize(message.text))
+        understanding = self.understand(message, state)
+        if state.pending is not None:
+            turn = self._answer_pending(state, message, phrase, understanding)
+            if turn is not None:
+                return turn
+        if state.suggestion and phrase in self._affirm and self.rules.intent(state.suggestion):
+            chosen = Understanding(state.suggestion, 1.0, matched="suggestion")
+            return self._start(state, message, self.rules.intent(state.suggestion), {}, chosen)
+        if state.menu_open and self.settings.menu and parse_number(phrase) is not None:
+            return self._menu_choice(state, message, parse_number(phrase))
+        if message.location is not None and not message.text.strip():
+            return self._location(state, message)
+        settings = self.settings
+        if understanding.intent is not None and understanding.confidence >= settings.threshold:
+            intent = self.rules.intent(understanding.intent)
+            return self._start(state, message, intent, understanding.slots, understanding)
+        if (
+            understanding.intent is not None
+            and understanding.confidence >= settings.suggest_threshold
+        ):
+            variables = {"suggestion": understanding.intent}
+            state = state.next_turn(None, suggestion=understanding.intent)
+            return self._say(state, settings.suggestion, variables, message, understanding)
+        if message.media:
+            responses = settings.on_media
         elif not message.text.strip():
-            responses = self.rules.on_empty
+            responses = settings.on_empty
         else:
-            responses = self.rules.fallback
-        replies = ()
-        if responses:
-            chosen = self._rng.choice(responses)
-            replies = (Reply(render(chosen.text, variables), chosen.media),)
-        return Turn(state.next_turn(understanding.intent), replies, understanding)
+            responses = settings.fallback
+        return self._say(
+            state.next_turn(None),
+            responses,
+            {},
+            message,
+            Understanding(None, understanding.confidence),
+        )
+
+    def _answer_pending(
+        self, state: ConversationState, message: Message, phrase: str, understanding: Understanding
+    ) -> Turn | None:
+        """Fill the slot the bot asked for, or give way to a clearly different request."""
+        pending = state.pending
+        intent = self.rules.intent(pending.intent)
+        if intent is None:
+            return None
+        if phrase in self._cancel:
+            return self._say(
+                state.next_turn(None), self.settings.cancelled, {}, message, understanding
+            )
+        switching = understanding.intent not in (None, intent.name)
+        if switching and understanding.confidence >= max(0.75, self.settings.threshold):
+            return None
+        slots = dict(pending.slots)
+        if understanding.intent == intent.name:
+            # A restated request ("weather in Rome") may fill open slots, never change filled ones.
+            slots.update({k: v for k, v in understanding.slots.items() if k not in slots})
+        if pending.asking not in slots:
+            value = self.matcher.fill(intent.slot(pending.asking).type, message.text)
+            if value is None:
+                if pending.attempts + 1 >= MAX_ATTEMPTS:
+                    return self._say(
+                        state.next_turn(None), self.settings.gave_up, {}, message, understanding
+                    )
+                again = Pending(intent.name, slots, pending.asking, pending.attempts + 1)
+                question = (Response(intent.slot(pending.asking).ask),)
+                return self._say(
+                    state.next_turn(intent.name, pending=again),
+                    question,
+                    slots,
+                    message,
+                    understanding,
+                )
+            slots[pending.asking] = value
+        filled = Understanding(intent.name, 1.0, slots, matched="answer")
+        return self._start(state, message, intent, slots, filled)
+
+    def _menu_choice(self, state: ConversationState, message: Message, number: float) -> Turn:
+        menu = self.settings.menu
+        if number != int(number) or not 1 <= number <= len(menu):
+            variables = {"count": str(len(menu))}
+            again = state.next_turn(state.last_intent, menu_open=True)
+            return self._say(
+                again, self.settings.menu_invalid, variables, message, Understanding(None, 0.0)
+            )
+        intent = self.rules.intent(menu[int(number) - 1])
+        return self._start(
+            state, message, intent, {}, Understanding(intent.name, 1.0, matched="menu")
+        )
+
+    def _location(self, state: ConversationState, message: Message) -> Turn:
+        place = _variables(message)["place"]
+        intent = (
+            self.rules.intent(self.settings.location_intent)
+            if self.settings.location_intent
+            else None
+        )
+        if intent is None:
+            return self._say(
+                state.next_turn(None),
+                self.settings.on_location,
+                {},
+                message,
+                Understanding(None, 0.0),
+            )
+        text_slots = [s.name for s in intent.slots if s.type == "text"]
+        slots = {text_slots[0]: place} if text_slots else {}
+        return self._start(
+            state,
+            message,
+            intent,
+            slots,
+            Understanding(intent.name, 1.0, slots, matched="location"),
+        )
+
+    def _start(
+        self,
+        state: ConversationState,
+        message: Message,
+        intent: Intent,
+        slots: dict[str, Any],
+        understanding: Understanding,
+    ) -> Turn:
+        """Ask for the first missing required slot, or complete the intent."""
+        if intent.action == "repeat" and state.last_intent and self.rules.intent(state.last_intent):
+            intent = self.rules.intent(state.last_intent)
+            understanding = Understanding(intent.name, understanding.confidence, matched="repeat")
+        for slot in intent.slots:
+            if slot.required and slot.name not in slots:
+                pending = Pending(intent.name, dict(slots), slot.name)
+                next_state = state.next_turn(intent.name, pending=pending)
+                return self._say(next_state, (Response(slot.ask),), slots, message, understanding)
+        return self._complete(state, message, intent, slots, understanding)
+
+    def _complete(
+        self,
+        state: ConversationState,
+        message: Message,
+        intent: Intent,
+        slots: dict[str, Any],
+        understanding: Understanding,
+    ) -> Turn:
+        outcome = Outcome()
+        if intent.action:
+            context = ActionContext(message, slots, state.variables, self._clock(), self._rng)
+            outcome = self._actions[intent.action](context)
+        if outcome.forget:
+            fresh = ConversationState(last_intent=intent.name)
+            return self._say(
+                fresh, intent.responses, outcome.variables, message, understanding, forget=True
+            )
+        memory = {
+            **state.variables,
+            **{n: _as_text(slots[n]) for n in intent.remember if n in slots},
+        }
+        variables = {**{k: _as_text(v) for k, v in slots.items()}, **outcome.variables}
+        next_state = state.next_turn(intent.name, variables=memory)
+        responses = intent.responses
+        if not responses and not intent.otherwise and not outcome.media:
+            return Turn(next_state, (), understanding)
+        return self._say(
+            next_state,
+            responses,
+            variables,
+            message,
+            understanding,
+            media=outcome.media,
+            otherwise=intent.otherwise,
+        )
+
+    # -- saying things ------------------------------------------------------------------------
+
+    def _say(
+        self,
+        state: ConversationState,
+        responses: tuple[Response, ...],
+        variables: Mapping[str, str],
+        message: Message,
+        understanding: Understanding,
+        *,
+        media: tuple[str, ...] = (),
+        otherwise: tuple[Response, ...] = (),
+        forget: bool = False,
+    ) -> Turn:
+        values = {**_variables(message), "menu": self.menu_text(), **state.variables, **variables}
+        chosen = self._choose(responses, values) or self._choose(otherwise, values)
+        if chosen is None and responses:
+            chosen = self._choose(self.settings.fallback, values)
+        if chosen is None:
+            return Turn(state, (Reply("", media),) if media else (), understanding, forget)
+        if "{menu}" in chosen.text and self.settings.menu:
+            state = ConversationState(**{**state.__dict__, "menu_open": True})
+        reply = Reply(render(chosen.text, values), chosen.media + media)
+        return Turn(state, (reply,), understanding, forget)
+
+    def _choose(
+        self, responses: tuple[Response, ...], values: Mapping[str, str]
+    ) -> Response | None:
+        """A random variant among the most specific ones whose variables are all known:
+        "{amount} {from} = {result} {to}" wins over "1 {from} = {rate} {to}" when the amount
+        is known, and a greeting by `{name}` over one by `{profile_name}`."""
+        usable = []
+        for response in responses:
+            names = set(TEMPLATE_VARIABLE.findall(response.text))
+            if names <= values.keys():
+                usable.append((len(names - {"profile_name", "menu"}), response))
+        if not usable:
+            return None
+        most = max(count for count, _ in usable)
+        return self._rng.choice([r for count, r in usable if count == most])
+
+    def menu_text(self) -> str:
+        lines = []
+        for number, name in enumerate(self.settings.menu, start=1):
+            intent = self.rules.intent(name)
+            lines.append(f"{number}. {intent.description or name}")
+        return "\n".join(lines)
 
 
 def render(template: str, variables: Mapping[str, str]) -> str:
     """Fill `{name}` placeholders; `{{` and `}}` stand for literal braces."""
     filled = TEMPLATE_VARIABLE.sub(lambda m: variables.get(m[1], m[0]), template)
     return filled.replace("{{", "{").replace("}}", "}")
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.2f}".rstrip("0").rstrip(".")
+    return str(value)
 
 
 def _media_kind(content_type: str) -> str:

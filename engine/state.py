@@ -1,44 +1,53 @@
 """What the engine remembers about one conversation between two messages.
 
 The state is a plain value: the engine returns a new one each turn and the caller decides
-where to keep it (in memory today; a shared store in Part 3). `to_dict`/`from_dict` give the
-JSON-safe form a store persists.
+where to keep it. `to_dict`/`from_dict` give the JSON-safe form a store persists.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 
 @dataclass(frozen=True)
+class Pending:
+    """An intent waiting for a required slot: what is filled, what was asked, how often."""
+
+    intent: str
+    slots: dict[str, Any]
+    asking: str
+    attempts: int = 0
+
+
+@dataclass(frozen=True)
 class ConversationState:
-    """One user's conversation: the last intent, remembered variables and a turn count."""
+    """One user's conversation: memory variables, the last intent, and open questions."""
 
     last_intent: str | None = None
     variables: dict[str, str] = field(default_factory=dict)
     turns: int = 0
+    pending: Pending | None = None
+    suggestion: str | None = None
+    menu_open: bool = False
 
-    def next_turn(self, intent: str | None, **variables: str) -> ConversationState:
-        """The state after one more turn that matched `intent` and set `variables`."""
-        return replace(
-            self,
-            last_intent=intent,
-            variables={**self.variables, **variables},
-            turns=self.turns + 1,
-        )
+    def next_turn(self, intent: str | None, **changes: Any) -> ConversationState:
+        """The state after one more turn that ended on `intent`; open questions are closed
+        unless `changes` sets them again."""
+        values = {"pending": None, "suggestion": None, "menu_open": False, **changes}
+        return replace(self, last_intent=intent, turns=self.turns + 1, **values)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "last_intent": self.last_intent,
-            "variables": dict(self.variables),
-            "turns": self.turns,
-        }
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ConversationState:
+        pending = data.get("pending")
         return cls(
             last_intent=data.get("last_intent"),
             variables={str(k): str(v) for k, v in (data.get("variables") or {}).items()},
             turns=int(data.get("turns") or 0),
+            pending=Pending(**pending) if pending else None,
+            suggestion=data.get("suggestion"),
+            menu_open=bool(data.get("menu_open")),
         )

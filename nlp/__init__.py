@@ -1,5 +1,9 @@
-"""Text understanding helpers shared by the rule loader and the matcher."""
+"""Text understanding that needs no downloaded NLTK data.
 
-from nlp.normalize import fold, tokenize
+`text` splits and folds messages, `analysis` turns them into stems with substitutions,
+synonyms and typo correction against the vocabulary the rules use.
+"""
 
-__all__ = ["fold", "tokenize"]
+from nlp.text import Token, fold, tokenize, tokens
+
+__all__ = ["Token", "fold", "tokenize", "tokens"]

@@ -2,32 +2,69 @@
 
 The YAML is composed into nodes rather than loaded into dicts, so that every value keeps its
 position: a rule author gets `rules/my.yml:12: intent 'weather': unknown key 'exmaples'`
-instead of a traceback.
+instead of a traceback. Checks that need every file (slot types, memory variables, context
+and menu names, actions) run after the files are merged, still naming file and line.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
 from nlp import tokenize
-from rules.model import Intent, Problem, Response, RuleError, RuleSet
+from nlp.analysis import stem
+from rules.model import (
+    BUILTIN_ACTIONS,
+    BUILTIN_SLOT_TYPES,
+    Intent,
+    Literal,
+    Pattern,
+    Problem,
+    Response,
+    RuleError,
+    RuleSet,
+    Settings,
+    Slot,
+    SlotRef,
+)
 
 DEMO_RULES = Path(__file__).resolve().parent / "demo"
-
-_INTENT_KEYS = {"name", "examples", "responses", "description", "priority"}
-# Each setting and the template variables its responses may use.
-_SETTINGS = {
-    "fallback": {"profile_name"},
-    "on_media": {"profile_name", "media_kind"},
-    "on_location": {"profile_name", "latitude", "longitude", "place"},
-    "on_empty": {"profile_name"},
-}
-_INTENT_VARIABLES = {"profile_name"}
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 TEMPLATE_VARIABLE = re.compile(r"(?<!\{)\{(\w+)\}(?!\})")
+PLACEHOLDER = re.compile(r"\{(\w+)(?::(\w+))?\}")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_INTENT_KEYS = {
+    "name", "description", "priority", "examples", "patterns", "keywords", "synonyms",
+    "slots", "action", "responses", "otherwise", "context", "remember",
+}  # fmt: skip
+_RESPONSE_SETTINGS = {
+    "fallback", "on_media", "on_location", "on_empty", "cancelled", "suggestion", "menu_invalid",
+    "gave_up",
+}  # fmt: skip
+_LIST_SETTINGS = {"cancel", "affirm", "menu"}
+_SETTINGS = _RESPONSE_SETTINGS | _LIST_SETTINGS | {
+    "substitutions", "synonyms", "threshold", "suggest_threshold", "location_intent"
+}  # fmt: skip
+# Variables every template may use, and those only some settings' templates may use.
+BUILTIN_VARIABLES = frozenset({"profile_name", "menu"})
+_SETTING_VARIABLES = {
+    "on_media": {"media_kind"},
+    "on_location": {"latitude", "longitude", "place"},
+    "suggestion": {"suggestion"},
+    "menu_invalid": {"count"},
+}
+
+
+@dataclass
+class _Later:
+    """A check that needs every file: what to check, and where to point if it fails."""
+
+    file: str
+    line: int
+    run: Callable[[RuleSet, Mapping[str, frozenset[str]]], str | None]
 
 
 def rule_files(path: Path) -> list[Path]:
@@ -37,87 +74,108 @@ def rule_files(path: Path) -> list[Path]:
     return [path]
 
 
-def load_rules(path: str | Path = DEMO_RULES) -> RuleSet:
-    """Load and merge the rule files at `path`; raise `RuleError` listing every problem."""
+def load_rules(
+    path: str | Path = DEMO_RULES, actions: Mapping[str, frozenset[str]] | None = None
+) -> RuleSet:
+    """Load and merge the rule files at `path`; raise `RuleError` listing every problem.
+
+    `actions` maps each action name registered in code to the variables it provides; by
+    default, the skills shipped with the bot.
+    """
+    if actions is None:
+        from skills import action_outputs
+
+        actions = action_outputs()
     path = Path(path)
-    problems: list[Problem] = []
     if not path.exists():
         raise RuleError([Problem(str(path), 0, "no such rule file or folder")])
     files = rule_files(path)
     if not files:
         raise RuleError([Problem(str(path), 0, "no .yml or .yaml rule files in this folder")])
-    parsed = [_FileReader(f, problems).read() for f in files]
+    problems: list[Problem] = []
+    later: list[_Later] = []
+    readers = [_FileReader(f, problems, later) for f in files]
+    for reader in readers:
+        reader.read()
+    rules = _merge(readers, problems)
+    for check in later:
+        message = check.run(rules, actions)
+        if message:
+            problems.append(Problem(check.file, check.line, message))
+    if problems:
+        raise RuleError(sorted(problems, key=lambda p: (p.file, p.line)))
+    return rules
+
+
+def _merge(readers: list[_FileReader], problems: list[Problem]) -> RuleSet:
     intents: dict[str, Intent] = {}
-    settings: dict[str, tuple[Response, ...]] = {}
-    for file_intents, file_settings in parsed:
-        for intent in file_intents:
+    settings: dict[str, object] = {}
+    entities: dict[str, dict[str, str]] = {}
+    for reader in readers:
+        for intent in reader.intents:
             if intent.name in intents:
                 file, line = intent.source.rsplit(":", 1)
                 first = intents[intent.name].source
-                problems.append(
-                    Problem(file, int(line), f"duplicate intent '{intent.name}' (first at {first})")
-                )
+                message = f"duplicate intent '{intent.name}' (first at {first})"
+                problems.append(Problem(file, int(line), message))
             else:
                 intents[intent.name] = intent
-        settings.update(file_settings)
-    if "fallback" not in settings and not problems:
-        problems.append(
-            Problem(str(files[0]), 1, "no 'settings: fallback:' responses in any rule file")
-        )
-    if problems:
-        raise RuleError(sorted(problems, key=lambda p: (p.file, p.line)))
+        for key, value in reader.settings.items():
+            if isinstance(value, dict) and isinstance(settings.get(key), dict):
+                settings[key] = {**settings[key], **value}
+            else:
+                settings[key] = value
+        entities.update(reader.entities)
+    synonyms = dict(settings.pop("synonyms", {}))
+    for reader in readers:
+        synonyms.update(reader.intent_synonyms)
+    if "fallback" not in settings:
+        if not problems:
+            problems.append(
+                Problem(str(readers[0].file), 1, "no 'settings: fallback:' in any rule file")
+            )
+        settings["fallback"] = (Response(""),)
     return RuleSet(
         intents=tuple(intents.values()),
-        fallback=settings["fallback"],
-        on_media=settings.get("on_media", settings["fallback"]),
-        on_location=settings.get("on_location", settings["fallback"]),
-        on_empty=settings.get("on_empty", settings["fallback"]),
-        files=tuple(str(f) for f in files),
+        settings=Settings(synonyms=synonyms, **settings),
+        entities=entities,
+        files=tuple(str(r.file) for r in readers),
     )
 
 
 class _FileReader:
     """Walks one file's YAML nodes, collecting problems instead of stopping at the first."""
 
-    def __init__(self, file: Path, problems: list[Problem]) -> None:
+    def __init__(self, file: Path, problems: list[Problem], later: list[_Later]) -> None:
         self.file = file
         self.problems = problems
+        self.later = later
+        self.intents: list[Intent] = []
+        self.settings: dict[str, object] = {}
+        self.entities: dict[str, dict[str, str]] = {}
+        self.intent_synonyms: dict[str, str] = {}
+
+    # -- plumbing ---------------------------------------------------------------------------
 
     def problem(self, node: yaml.Node | None, message: str) -> None:
-        line = node.start_mark.line + 1 if node is not None else 1
-        self.problems.append(Problem(str(self.file), line, message))
+        self.problems.append(Problem(str(self.file), _line(node), message))
 
-    def read(self) -> tuple[list[Intent], dict[str, tuple[Response, ...]]]:
-        try:
-            root = yaml.compose(self.file.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
-        except yaml.MarkedYAMLError as error:
-            mark = error.problem_mark or error.context_mark
-            self.problems.append(
-                Problem(
-                    str(self.file), mark.line + 1 if mark else 1, f"invalid YAML: {error.problem}"
-                )
-            )
-            return [], {}
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-            self.problems.append(Problem(str(self.file), 1, f"cannot read: {error}"))
-            return [], {}
-        if root is None:
-            return [], {}
-        top = self.mapping(root, "the file", {"intents", "settings"})
-        intents = [self.intent(n) for n in self.sequence(top.get("intents"), "'intents'")]
-        settings = self.settings(top.get("settings"))
-        return [i for i in intents if i is not None], settings
+    def check_later(self, node: yaml.Node, run: Callable) -> None:
+        self.later.append(_Later(str(self.file), _line(node), run))
 
-    def mapping(self, node: yaml.Node, what: str, allowed: set[str]) -> dict[str, yaml.Node]:
+    def mapping(self, node: yaml.Node | None, what: str, allowed: set[str] | None = None) -> dict:
+        """A mapping's entries by key; `allowed=None` accepts any key (a name → value map)."""
+        if node is None:
+            return {}
         if not isinstance(node, yaml.MappingNode):
             self.problem(node, f"{what} must be a mapping of keys to values")
             return {}
         result: dict[str, yaml.Node] = {}
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-            if key not in allowed:
-                known = ", ".join(sorted(allowed))
-                self.problem(key_node, f"{what}: unknown key '{key}' (known: {known})")
+            if key is None or (allowed is not None and key not in allowed):
+                known = f" (known: {', '.join(sorted(allowed))})" if allowed else ""
+                self.problem(key_node, f"{what}: unknown key '{key}'{known}")
             elif key in result:
                 self.problem(key_node, f"{what}: key '{key}' given twice")
             else:
@@ -143,14 +201,206 @@ class _FileReader:
                 self.problem(item, f"{what}: each entry must be a piece of text")
         return result
 
+    def number(self, node: yaml.Node, what: str, low: float, high: float) -> float | None:
+        try:
+            value = float(node.value)
+        except (TypeError, ValueError):
+            value = None
+        if value is None or not low <= value <= high:
+            self.problem(node, f"{what} must be a number from {low:g} to {high:g}")
+            return None
+        return value
+
+    # -- the file ---------------------------------------------------------------------------
+
+    def read(self) -> None:
+        try:
+            root = yaml.compose(self.file.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+        except yaml.MarkedYAMLError as error:
+            mark = error.problem_mark or error.context_mark
+            line = mark.line + 1 if mark else 1
+            self.problems.append(Problem(str(self.file), line, f"invalid YAML: {error.problem}"))
+            return
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+            self.problems.append(Problem(str(self.file), 1, f"cannot read: {error}"))
+            return
+        if root is None:
+            return
+        top = self.mapping(root, "the file", {"intents", "settings", "entities"})
+        self.entities = self.read_entities(top.get("entities"))
+        self.intents = [
+            i for n in self.sequence(top.get("intents"), "'intents'") if (i := self.intent(n))
+        ]
+        self.settings = self.read_settings(top.get("settings"))
+
+    def read_entities(self, node: yaml.Node | None) -> dict[str, dict[str, str]]:
+        result = {}
+        for type_name, values in self.mapping(node, "entities").items():
+            if not _NAME.match(type_name) or type_name in BUILTIN_SLOT_TYPES:
+                self.problem(values, f"entity type '{type_name}': use a new lower-case name")
+                continue
+            table: dict[str, str] = {}
+            for value, synonyms in self.mapping(values, f"entity '{type_name}'").items():
+                words = [value] + [
+                    s for s, _ in self.strings(synonyms, f"entity '{type_name}' {value}")
+                ]
+                for word in words:
+                    table[" ".join(tokenize(word))] = value
+            result[type_name] = table
+        return result
+
+    def read_synonyms(self, node: yaml.Node | None, what: str) -> dict[str, str]:
+        """`canonical: [alternative, …]` as a map from each folded alternative to canonical."""
+        result: dict[str, str] = {}
+        for canonical, alternatives in self.mapping(node, what).items():
+            target = " ".join(tokenize(canonical))
+            for word, item in self.strings(alternatives, f"{what} {canonical}"):
+                folded = " ".join(tokenize(word))
+                if " " in folded or " " in target or not folded:
+                    self.problem(item, f"{what}: synonyms are single words ('{word}')")
+                else:
+                    result[folded] = target
+        return result
+
+    # -- one intent -------------------------------------------------------------------------
+
+    def intent(self, node: yaml.Node) -> Intent | None:
+        fields = self.mapping(node, "intent", _INTENT_KEYS)
+        name_node = fields.get("name")
+        if not isinstance(name_node, yaml.ScalarNode) or not _NAME.match(name_node.value):
+            self.problem(
+                name_node or node, "intent needs a 'name' of lower-case letters, digits and _"
+            )
+            return None
+        name = name_node.value
+        what = f"intent '{name}'"
+        slots = self.read_slots(fields.get("slots"), what)
+        patterns = [
+            self.pattern(text, item, what, slots)
+            for text, item in self.strings(fields.get("patterns"), f"{what} patterns")
+        ]
+        examples = self.words_list(fields.get("examples"), f"{what} examples")
+        keywords = self.words_list(fields.get("keywords"), f"{what} keywords")
+        if not (examples or patterns or keywords or "context" in fields):
+            self.problem(node, f"{what} needs 'examples', 'patterns' or 'keywords' to be matched")
+        self.intent_synonyms.update(self.read_synonyms(fields.get("synonyms"), f"{what} synonyms"))
+        action = ""
+        if "action" in fields:
+            action = str(fields["action"].value)
+            self.check_later(fields["action"], _needs_action(action, what))
+        remember = tuple(
+            text
+            for text, item in self.strings(fields.get("remember"), f"{what} remember")
+            if self.known_slot(text, item, slots, what)
+        )
+        local = set(slots)
+        responses = self.responses(fields.get("responses"), f"{what} responses", local, action)
+        otherwise = self.responses(fields.get("otherwise"), f"{what} otherwise", local, action)
+        context = self.strings(fields.get("context"), f"{what} context")
+        for text, item in context:
+            self.check_later(item, _needs_intent(text, f"{what} context"))
+        priority = 0
+        if "priority" in fields:
+            try:
+                priority = int(fields["priority"].value)
+            except (TypeError, ValueError):
+                self.problem(fields["priority"], f"{what}: priority must be a whole number")
+        return Intent(
+            name=name,
+            examples=tuple(examples),
+            patterns=tuple(p for p in patterns if p is not None),
+            keywords=tuple(keywords),
+            responses=responses,
+            otherwise=otherwise,
+            slots=tuple(slots.values()),
+            action=action,
+            context=tuple(text for text, _ in context),
+            remember=remember,
+            description=str(fields["description"].value) if "description" in fields else "",
+            priority=priority,
+            source=f"{self.file}:{node.start_mark.line + 1}",
+        )
+
+    def words_list(self, node: yaml.Node | None, what: str) -> list[str]:
+        result = []
+        for text, item in self.strings(node, what):
+            if tokenize(text):
+                result.append(text)
+            else:
+                self.problem(item, f"{what}: '{text}' has no words or emoji to match")
+        return result
+
+    def known_slot(self, name: str, node: yaml.Node, slots: dict[str, Slot], what: str) -> bool:
+        if name in slots:
+            return True
+        self.problem(node, f"{what}: '{name}' is not one of its slots")
+        return False
+
+    def read_slots(self, node: yaml.Node | None, what: str) -> dict[str, Slot]:
+        slots: dict[str, Slot] = {}
+        for name, spec in self.mapping(node, f"{what} slots").items():
+            if isinstance(spec, yaml.ScalarNode):
+                slot_type, ask, required = spec.value or "text", "", False
+            else:
+                fields = self.mapping(spec, f"{what} slot '{name}'", {"type", "ask", "required"})
+                slot_type = fields["type"].value if "type" in fields else "text"
+                ask = fields["ask"].value if "ask" in fields else ""
+                required = "required" in fields and str(fields["required"].value).lower() == "true"
+                if required and not ask:
+                    self.problem(
+                        spec, f"{what} slot '{name}' is required but has no 'ask' question"
+                    )
+            self.check_type(slot_type, spec, what)
+            slots[name] = Slot(name, slot_type, ask)
+        return slots
+
+    def check_type(self, slot_type: str, node: yaml.Node, what: str) -> None:
+        def run(rules: RuleSet, _actions: object) -> str | None:
+            if slot_type in BUILTIN_SLOT_TYPES or slot_type in rules.entities:
+                return None
+            known = ", ".join(sorted(BUILTIN_SLOT_TYPES | set(rules.entities)))
+            return f"{what}: unknown slot type '{slot_type}' (known: {known})"
+
+        self.check_later(node, run)
+
+    def pattern(
+        self, text: str, node: yaml.Node, what: str, slots: dict[str, Slot]
+    ) -> Pattern | None:
+        parts: list[Literal | SlotRef] = []
+        position = 0
+        for match in PLACEHOLDER.finditer(text):
+            parts += [Literal(w, stem(w)) for w in tokenize(text[position : match.start()])]
+            name, inline_type = match[1], match[2]
+            declared = slots.get(name)
+            if declared is None:
+                declared = slots[name] = Slot(name, inline_type or "text")
+                self.check_type(declared.type, node, f"{what} pattern '{text}'")
+            elif inline_type and inline_type != declared.type:
+                self.problem(
+                    node,
+                    f"{what} pattern '{text}': slot '{name}' is declared as {declared.type}, not {inline_type}",
+                )
+            parts.append(SlotRef(name, declared.type))
+            position = match.end()
+        parts += [Literal(w, stem(w)) for w in tokenize(text[position:])]
+        if not any(isinstance(p, Literal) for p in parts):
+            self.problem(node, f"{what} pattern '{text}' needs at least one word besides slots")
+            return None
+        if "{" in PLACEHOLDER.sub("", text) or "}" in PLACEHOLDER.sub("", text):
+            self.problem(node, f"{what} pattern '{text}': write slots as {{name}} or {{name:type}}")
+            return None
+        return Pattern(text, tuple(parts))
+
+    # -- responses --------------------------------------------------------------------------
+
     def responses(
-        self, node: yaml.Node | None, what: str, variables: set[str]
+        self, node: yaml.Node | None, what: str, local: set[str], action: str = ""
     ) -> tuple[Response, ...]:
         one = isinstance(node, yaml.ScalarNode | yaml.MappingNode)
         items = [node] if one else self.sequence(node, what)
-        return tuple(self.response(item, what, variables) for item in items)
+        return tuple(self.response(item, what, local, action) for item in items)
 
-    def response(self, item: yaml.Node, what: str, variables: set[str]) -> Response:
+    def response(self, item: yaml.Node, what: str, local: set[str], action: str) -> Response:
         """One variant: a text, or a mapping with `text` and/or `media` (http(s) URLs)."""
         if isinstance(item, yaml.MappingNode):
             fields = self.mapping(item, what, {"text", "media"})
@@ -164,58 +414,80 @@ class _FileReader:
         else:
             texts, media = self.strings(item, what), []
         for text, text_node in texts:
-            for name in TEMPLATE_VARIABLE.findall(text):
-                if name not in variables:
-                    known = ", ".join(sorted(variables))
-                    self.problem(
-                        text_node,
-                        f"{what}: unknown template variable '{{{name}}}' (known: {known})",
-                    )
+            self.check_template(text, text_node, what, local, action)
         return Response(texts[0][0] if texts else "", tuple(url for url, _ in media))
 
-    def intent(self, node: yaml.Node) -> Intent | None:
-        fields = self.mapping(node, "intent", _INTENT_KEYS)
-        name_node = fields.get("name")
-        if not isinstance(name_node, yaml.ScalarNode) or not _NAME.match(name_node.value):
-            self.problem(
-                name_node or node, "intent needs a 'name' of lower-case letters, digits and _"
-            )
-            return None
-        what = f"intent '{name_node.value}'"
-        examples = []
-        for text, item in self.strings(fields.get("examples"), f"{what} examples"):
-            if tokenize(text):
-                examples.append(text)
-            else:
-                self.problem(item, f"{what} examples: '{text}' has no words or emoji to match")
-        if not examples:
-            self.problem(node, f"{what} needs at least one entry under 'examples'")
-        responses = self.responses(fields.get("responses"), f"{what} responses", _INTENT_VARIABLES)
-        priority = 0
-        if "priority" in fields:
-            try:
-                priority = int(fields["priority"].value)
-            except (TypeError, ValueError):
-                self.problem(fields["priority"], f"{what}: priority must be a whole number")
-        description = fields["description"].value if "description" in fields else ""
-        return Intent(
-            name=name_node.value,
-            examples=tuple(examples),
-            responses=responses,
-            description=str(description),
-            priority=priority,
-            source=f"{self.file}:{node.start_mark.line + 1}",
-        )
+    def check_template(
+        self, text: str, node: yaml.Node, what: str, local: set[str], action: str
+    ) -> None:
+        names = set(TEMPLATE_VARIABLE.findall(text)) - BUILTIN_VARIABLES - local
+        if not names:
+            return
 
-    def settings(self, node: yaml.Node | None) -> dict[str, tuple[Response, ...]]:
-        if node is None:
-            return {}
-        fields = self.mapping(node, "settings", set(_SETTINGS))
-        result = {}
-        for key, value in fields.items():
-            responses = self.responses(value, f"settings {key}", _SETTINGS[key])
-            if responses:
-                result[key] = responses
+        def run(rules: RuleSet, actions: Mapping[str, frozenset[str]]) -> str | None:
+            known = (
+                BUILTIN_VARIABLES
+                | local
+                | rules.memory_variables
+                | actions.get(action, frozenset())
+            )
+            unknown = sorted(names - known)
+            if unknown:
+                return f"{what}: unknown template variable '{{{unknown[0]}}}' (known: {', '.join(sorted(known))})"
+            return None
+
+        self.check_later(node, run)
+
+    # -- settings ---------------------------------------------------------------------------
+
+    def read_settings(self, node: yaml.Node | None) -> dict[str, object]:
+        result: dict[str, object] = {}
+        for key, value in self.mapping(node, "settings", _SETTINGS).items():
+            what = f"settings {key}"
+            if key in _RESPONSE_SETTINGS:
+                responses = self.responses(value, what, _SETTING_VARIABLES.get(key, set()))
+                if responses:
+                    result[key] = responses
+                else:
+                    self.problem(value, f"{what}: give at least one response")
+            elif key in _LIST_SETTINGS:
+                result[key] = tuple(text for text, _ in self.strings(value, what))
+                if key == "menu":
+                    for text, item in self.strings(value, what):
+                        self.check_later(item, _needs_intent(text, what))
+            elif key == "substitutions":
+                result[key] = {
+                    " ".join(tokenize(k)): " ".join(tokenize(v.value))
+                    for k, v in self.mapping(value, what).items()
+                }
+            elif key == "synonyms":
+                result[key] = self.read_synonyms(value, what)
+            elif key == "location_intent":
+                result[key] = name = str(value.value)
+                self.check_later(value, _needs_intent(name, what))
             else:
-                self.problem(value, f"settings {key}: give at least one response")
+                number = self.number(value, what, 0, 1)
+                if number is not None:
+                    result[key] = number
         return result
+
+
+def _needs_intent(name: str, what: str) -> Callable:
+    def run(rules: RuleSet, _actions: object) -> str | None:
+        return None if rules.intent(name) else f"{what}: no intent named '{name}'"
+
+    return run
+
+
+def _needs_action(name: str, what: str) -> Callable:
+    def run(_rules: RuleSet, actions: Mapping[str, frozenset[str]]) -> str | None:
+        if name in actions or name in BUILTIN_ACTIONS:
+            return None
+        known = ", ".join(sorted(set(actions) | BUILTIN_ACTIONS))
+        return f"{what}: unknown action '{name}' (known: {known})"
+
+    return run
+
+
+def _line(node: yaml.Node | None) -> int:
+    return node.start_mark.line + 1 if node is not None else 1

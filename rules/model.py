@@ -1,8 +1,16 @@
-"""The plain structure the matcher walks: what a loaded rule set is made of."""
+"""The plain structure the matcher walks: what a loaded rule set is made of.
+
+The loader builds these from YAML and checks them; nothing here parses or matches.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+BUILTIN_SLOT_TYPES = frozenset({"text", "number", "currency", "url", "email"})
+# Actions the engine itself performs: `repeat` runs the previous intent again ("another one").
+BUILTIN_ACTIONS = frozenset({"repeat"})
 
 
 @dataclass(frozen=True)
@@ -34,30 +42,103 @@ class Response:
 
 
 @dataclass(frozen=True)
-class Intent:
-    """Something a user may want, the phrases that say it, and what the bot answers.
+class Slot:
+    """A value an intent can take from the message; `ask` makes it required."""
 
-    An intent with no responses is silent on purpose: the bot sends nothing back.
+    name: str
+    type: str = "text"
+    ask: str = ""
+
+    @property
+    def required(self) -> bool:
+        return bool(self.ask)
+
+
+class Literal(NamedTuple):
+    """A word of a pattern, compared by stem."""
+
+    word: str
+    stem: str
+
+
+class SlotRef(NamedTuple):
+    """A `{name}` or `{name:type}` placeholder in a pattern."""
+
+    name: str
+    type: str
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """`weather in {city}`: words and slot placeholders, matched in order."""
+
+    text: str
+    parts: tuple[Literal | SlotRef, ...]
+
+
+@dataclass(frozen=True)
+class Intent:
+    """Something a user may want, how they say it, and what the bot answers.
+
+    An intent with no responses and no action is silent on purpose: the bot says nothing.
     """
 
     name: str
-    examples: tuple[str, ...]
-    responses: tuple[Response, ...]
+    examples: tuple[str, ...] = ()
+    patterns: tuple[Pattern, ...] = ()
+    keywords: tuple[str, ...] = ()
+    responses: tuple[Response, ...] = ()
+    otherwise: tuple[Response, ...] = ()
+    slots: tuple[Slot, ...] = ()
+    action: str = ""
+    context: tuple[str, ...] = ()
+    remember: tuple[str, ...] = ()
     description: str = ""
     priority: int = 0
     source: str = ""
 
+    def slot(self, name: str) -> Slot | None:
+        return next((s for s in self.slots if s.name == name), None)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Rule-set-wide behaviour: fallback and special replies, wording, menu and thresholds."""
+
+    fallback: tuple[Response, ...]
+    on_media: tuple[Response, ...] = ()
+    on_location: tuple[Response, ...] = ()
+    on_empty: tuple[Response, ...] = ()
+    cancelled: tuple[Response, ...] = (Response("OK, cancelled."),)
+    suggestion: tuple[Response, ...] = (Response("Did you mean *{suggestion}*? (yes/no)"),)
+    menu_invalid: tuple[Response, ...] = (Response("Please pick a number from 1 to {count}."),)
+    gave_up: tuple[Response, ...] = (
+        Response(
+            "Sorry, I still didn't get that, so let's leave it. Type *help* to see what I can do."
+        ),
+    )
+    location_intent: str = ""
+    substitutions: dict[str, str] = field(default_factory=dict)
+    synonyms: dict[str, str] = field(default_factory=dict)
+    cancel: tuple[str, ...] = ("cancel", "stop", "never mind", "nevermind", "forget it")
+    affirm: tuple[str, ...] = ("yes", "yeah", "yep", "y", "sure", "ok", "okay", "please", "👍")
+    menu: tuple[str, ...] = ()
+    threshold: float = 0.5
+    suggest_threshold: float = 0.3
+
 
 @dataclass(frozen=True)
 class RuleSet:
-    """All intents from the rule files, plus the replies for what matches no intent."""
+    """All intents from the rule files, the custom entity lists and the settings."""
 
     intents: tuple[Intent, ...]
-    fallback: tuple[Response, ...]
-    on_media: tuple[Response, ...]
-    on_location: tuple[Response, ...]
-    on_empty: tuple[Response, ...]
+    settings: Settings
+    entities: dict[str, dict[str, str]] = field(default_factory=dict)
     files: tuple[str, ...] = ()
 
     def intent(self, name: str) -> Intent | None:
         return next((i for i in self.intents if i.name == name), None)
+
+    @property
+    def memory_variables(self) -> frozenset[str]:
+        return frozenset(name for intent in self.intents for name in intent.remember)

@@ -1,8 +1,9 @@
-"""The engine on its own: plain values in, plain values out, no Flask or Twilio involved."""
+"""The engine on its own, with the demo rules: plain values in, plain values out."""
 
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime
 
 import pytest
 
@@ -10,89 +11,288 @@ from engine import Button, ConversationState, Engine, Location, Media, Message
 from engine.core import render
 from rules import load_rules
 
+NOW = datetime(2026, 3, 14, 15, 9, tzinfo=UTC)
+
 
 @pytest.fixture(scope="module")
-def engine():
-    return Engine(load_rules(), random.Random(7))
+def rules():
+    return load_rules()
+
+
+@pytest.fixture
+def engine(rules):
+    return Engine(rules, random.Random(7), clock=lambda: NOW)
 
 
 def msg(body: str = "", **fields) -> Message:
     return Message(channel="test", sender="u1", body=body, **fields)
 
 
+def chat(engine: Engine, *lines: str, state: ConversationState | None = None):
+    """Send `lines` one after the other; return every turn."""
+    state = state or ConversationState()
+    turns = []
+    for line in lines:
+        turn = engine.respond(state, msg(line))
+        turns.append(turn)
+        state = turn.state
+    return turns
+
+
+def text(turn) -> str:
+    return "\n".join(r.text for r in turn.replies)
+
+
 @pytest.mark.parametrize(
-    ("text", "intent"),
+    ("message", "intent"),
     [
-        ("hi", "greet"),
-        ("HELLO!!!", "greet"),
-        ("hey 👋", "greet"),
-        ("👋", "greet"),
-        ("Good morning", "greet"),
-        ("whats up", "greet"),
+        ("hi", "greet"), ("HELLO!!!", "greet"), ("hey 👋", "greet"), ("👋", "greet"),
+        ("helloooo", "greet"), ("hiiii", "greet"), ("good mornin", "greet"), ("whats up", "greet"),
         ("what's up?", "greet"),
-        ("bye", "goodbye"),
-        ("ok see ya", "goodbye"),
-        ("thx", "thanks"),
-        ("thank u so much", "thanks"),
-        ("🙏", "thanks"),
-        ("help", "help"),
-        ("what can you do?", "help"),
-        ("hi, what can you do", "help"),
+        ("bye", "goodbye"), ("ok see ya", "goodbye"), ("gud night", "goodbye"),
+        ("thx", "thanks"), ("thank u so much", "thanks"), ("🙏", "thanks"), ("thnks!", "thanks"),
+        ("help", "help"), ("halp", "help"), ("what can you do?", "help"), ("hi, what can you do", "help"),
+        ("weather", "weather"), ("wheather", "weather"), ("is it raining?", "weather"),
+        ("weather in paris", "weather"), ("☔", "weather"), ("forecast for tokyo pls", "weather"),
+        ("who is ada lovelace", "wiki"), ("tell me about black holes", "wiki"), ("wikipedia", "wiki"),
+        ("quote", "quote"), ("quotes!!", "quote"), ("qoutes", "quote"), ("need some inspiration", "quote"),
+        ("inspire me pls", "quote"), ("motivation", "quote"),
+        ("joke", "joke"), ("joek", "joke"), ("tell me a joke", "joke"), ("jokes pls", "joke"),
+        ("make me laugh 😂", "joke"),
+        ("dog", "dog"), ("show me a doggo", "dog"), ("dogs!", "dog"), ("🐶", "dog"), ("puppies", "dog"),
+        ("cat", "cat"), ("kitty pics", "cat"), ("🐱", "cat"), ("send a cat photo", "cat"),
+        ("convert 20 gbp to usd", "currency"), ("how much is 30 pounds in euros", "currency"),
+        ("exchange rate", "currency"), ("€ to $", "currency"), ("convert money", "currency"),
+        ("what time is it", "time"), ("whats the date today", "time"), ("⏰", "time"),
+        ("my name is Sam", "name_set"), ("call me Jo", "name_set"),
+        ("whats my name?", "name_get"), ("do u know my name", "name_get"),
+        ("delete my data", "forget_me"), ("forget me", "forget_me"), ("pls erase my data", "forget_me"),
+    ],
+)  # fmt: skip
+def test_demo_intents(engine, message, intent):
+    assert engine.understand(msg(message)).intent == intent
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["book me a taxi", "haha", "k", "pay my brother back", "xyzzy", "lol", "asdf qwer",
+     "i like turtles", "ok", "yes", "no"],
+)  # fmt: skip
+def test_out_of_scope_goes_to_fallback(engine, rules, message):
+    turn = engine.respond(ConversationState(), msg(message))
+    assert turn.understanding.intent is None
+    assert text(turn) in {r.text for r in rules.settings.fallback}
+
+
+def test_confidence_is_between_zero_and_one(engine):
+    for message in ["hi", "wheather in rome", "book me a taxi", "convert 5 usd to eur"]:
+        assert 0.0 <= engine.understand(msg(message)).confidence <= 1.0
+
+
+def test_exact_example_beats_a_broad_pattern(engine):
+    # "whats up" is an example of greet, and also fits wiki's "what is {topic}".
+    understanding = engine.understand(msg("whats up"))
+    assert understanding.intent == "greet"
+    assert understanding.alternatives[0].intent == "wiki"
+
+
+def test_typos_count_a_little_less(engine):
+    assert engine.understand(msg("joke")).confidence > engine.understand(msg("joek")).confidence
+
+
+@pytest.mark.parametrize(
+    ("message", "slots"),
+    [
+        ("weather in São Paulo pls", {"city": "São Paulo"}),
+        ("what's the weather in the Hague?", {"city": "Hague"}),
+        ("who is Ada Lovelace?", {"topic": "Ada Lovelace"}),
+        ("tell me about the Eiffel Tower!!", {"topic": "Eiffel Tower"}),
+        ("convert 20 gbp to usd", {"amount": 20, "from": "GBP", "to": "USD"}),
+        ("convert 1,000 yen into euros", {"amount": 1000, "from": "JPY", "to": "EUR"}),
+        ("how much is 30 pounds in euros", {"amount": 30, "from": "GBP", "to": "EUR"}),
+        ("12.5 dollars to rupees", {"amount": 12.5, "from": "USD", "to": "INR"}),
+        ("£ to ¥", {"from": "GBP", "to": "JPY"}),
+        ("my name is Zoë", {"name": "Zoë"}),
     ],
 )
-def test_demo_intents(engine, text, intent):
-    assert engine.understand(msg(text)).intent == intent
+def test_slot_extraction(engine, message, slots):
+    assert engine.understand(msg(message)).slots == slots
 
 
-@pytest.mark.parametrize("text", ["book me a taxi", "pay my brother back", "xyzzy", "this", "k"])
-def test_out_of_scope_goes_to_fallback(engine, text):
-    turn = engine.respond(ConversationState(), msg(text))
-    assert turn.understanding.intent is None
-    assert turn.replies[0].text in {r.text for r in engine.rules.fallback}
+def test_typed_slots_are_found_anywhere_when_no_pattern_fits(engine):
+    understanding = engine.understand(msg("exchange rate for 15 usd and chf please"))
+    assert understanding.intent == "currency"
+    assert understanding.slots == {"amount": 15, "from": "USD", "to": "CHF"}
 
 
-def test_longer_phrase_wins_over_shorter(engine):
-    understanding = engine.understand(msg("hi what can you do"))
-    assert (understanding.intent, understanding.matched) == ("help", "what can you do")
-    assert understanding.confidence == pytest.approx(4 / 5, abs=0.001)
+def test_multi_turn_question_completes_the_intent(engine):
+    ask, answer = chat(engine, "weather", "Paris")
+    assert text(ask) == "Which city? 🌍"
+    assert ask.state.pending.asking == "city"
+    assert answer.understanding.slots == {"city": "Paris"}
+    assert "Paris" in text(answer)
+    assert answer.state.pending is None
 
 
-def test_phrases_match_whole_words_only(engine):
-    # "hi" is inside "this" and "history", and "yo" inside "you": none of them is a greeting.
-    assert engine.understand(msg("history of this place for you")).intent is None
+def test_two_questions_in_a_row(engine):
+    first, second, done = chat(engine, "convert money", "pounds", "euros")
+    assert text(first).startswith("Which currency do you have?")
+    assert text(second) == "Which currency should I convert to?"
+    assert done.understanding.slots == {"from": "GBP", "to": "EUR"}
+    assert text(done).startswith("💱 1 GBP = ")
+
+
+def test_a_clear_new_request_wins_over_an_open_question(engine):
+    _, turn = chat(engine, "weather", "tell me a joke")
+    assert turn.understanding.intent == "joke"
+    assert turn.state.pending is None
+
+
+def test_cancel_closes_an_open_question(engine):
+    _, turn = chat(engine, "weather", "never mind")
+    assert text(turn) == "OK, never mind. 👍"
+    assert turn.state.pending is None
+
+
+def test_an_unparseable_answer_is_asked_again_then_dropped(engine):
+    _, again, gave_up = chat(engine, "convert money", "banana", "banana")
+    assert text(again).startswith("Which currency do you have?")
+    assert again.state.pending.attempts == 1
+    assert text(gave_up).startswith("Sorry, I still didn't get that")
+    assert gave_up.state.pending is None
+
+
+def test_numbered_menu(engine, rules):
+    menu, choice = chat(engine, "help", "5")
+    assert "1. Weather in a city" in text(menu)
+    assert menu.state.menu_open
+    assert choice.understanding.intent == rules.settings.menu[4] == "dog"
+    assert choice.replies[0].media
+
+
+def test_menu_number_out_of_range(engine, rules):
+    _, turn = chat(engine, "help", "42")
+    assert text(turn) == f"Please pick a number from 1 to {len(rules.settings.menu)}."
+    assert turn.state.menu_open
+
+
+def test_a_number_without_the_menu_is_not_a_choice(engine):
+    assert chat(engine, "5")[0].understanding.intent is None
+
+
+SUGGEST_RULES = """\
+intents:
+  - name: forecast
+    examples: [weather forecast for tomorrow morning]
+    responses: [sunny]
+settings:
+  fallback: ["what?"]
+  suggestion: ["Did you mean *{suggestion}*?"]
+"""
+
+
+@pytest.fixture
+def suggesting(tmp_path):
+    (tmp_path / "r.yml").write_text(SUGGEST_RULES)
+    return Engine(load_rules(tmp_path / "r.yml"), random.Random(1))
+
+
+def test_near_miss_suggests_and_yes_accepts(suggesting):
+    # Half the example's words, plus one it does not know: between 0.3 and 0.5.
+    suggestion, accepted = chat(suggesting, "forecast tomorrow blah", "yes")
+    assert 0.3 <= suggestion.understanding.confidence < 0.5
+    assert suggestion.state.suggestion == "forecast"
+    assert text(suggestion) == "Did you mean *forecast*?"
+    assert text(accepted) == "sunny"
+
+
+def test_near_miss_then_something_else_drops_the_suggestion(suggesting):
+    _, other = chat(suggesting, "forecast tomorrow blah", "no")
+    assert text(other) == "what?"
+    assert other.state.suggestion is None
+
+
+def test_far_miss_is_plain_fallback(suggesting):
+    [turn] = chat(suggesting, "tomorrow blah blah blah")
+    assert turn.understanding.confidence < 0.3
+    assert text(turn) == "what?"
+
+
+def test_context_intent_only_after_its_context(engine):
+    assert chat(engine, "another one")[0].understanding.intent is None
+    _, another = chat(engine, "tell me a joke", "another one")
+    assert another.understanding.intent == "joke"
+    assert another.state.last_intent == "joke"
+
+
+def test_name_is_remembered_and_used(engine):
+    turns = chat(engine, "what's my name", "my name is Sam", "what's my name", "hi")
+    assert text(turns[0]) == "I don't know your name yet. Tell me with *my name is …*"
+    assert turns[1].state.variables == {"name": "Sam"}
+    assert text(turns[2]) == "Your name is Sam 😊"
+    assert text(turns[3]).startswith("Hi Sam!")
+
+
+def test_forget_me_clears_memory_and_says_so(engine):
+    *_, forget, after = chat(engine, "call me Jo", "delete my data", "whats my name")
+    assert forget.forget is True
+    assert forget.state.variables == {}
+    assert text(forget) == "🗑 Done. I've deleted everything I knew about you."
+    assert text(after).startswith("I don't know your name yet")
+
+
+def test_time_uses_the_clock(engine):
+    assert (
+        text(chat(engine, "what time is it")[0]) == "🕒 It's 15:09 (UTC) on Saturday 14 March 2026."
+    )
+
+
+def test_currency_answer_uses_the_amount(engine):
+    turn = chat(engine, "convert 20 gbp to usd")[0]
+    assert text(turn).startswith("💱 20 GBP = ")
+    assert text(turn).endswith("USD (approximate offline rate from 2026-11)")
+
+
+def test_offline_quote_and_joke_come_from_the_shipped_lists(engine):
+    quote = text(chat(engine, "quote")[0])
+    assert quote.startswith("✨ “")
+    assert " — " in quote
+    assert "\n\n" in text(chat(engine, "joke")[0])
+
+
+def test_dog_and_cat_send_pictures(engine):
+    for animal in ("dog", "cat"):
+        [reply] = chat(engine, animal)[0].replies
+        assert reply.media
+        assert reply.media[0].startswith("https://")
+
+
+def test_wiki_offline_gives_the_page_link(engine):
+    turn = chat(engine, "who is Ada Lovelace")[0]
+    assert text(turn).endswith("https://en.wikipedia.org/wiki/Ada_Lovelace")
 
 
 def test_turn_returns_new_state_and_leaves_old_one_alone(engine):
     before = ConversationState(variables={"k": "v"})
     turn = engine.respond(before, msg("hi"))
-    assert before.turns == 0
-    assert before.last_intent is None
-    assert turn.state.turns == 1
-    assert turn.state.last_intent == "greet"
+    assert (before.turns, before.last_intent) == (0, None)
+    assert (turn.state.turns, turn.state.last_intent) == (1, "greet")
     assert turn.state.variables == {"k": "v"}
 
 
-def test_state_round_trips_through_its_dict_form():
-    state = ConversationState(last_intent="help", variables={"name": "Jo"}, turns=3)
+def test_state_round_trips_through_its_dict_form(engine):
+    state = chat(engine, "convert money", "gbp")[-1].state
+    assert state.pending is not None
     assert ConversationState.from_dict(state.to_dict()) == state
 
 
 def test_profile_name_fills_the_greeting(engine):
-    turn = engine.respond(ConversationState(), msg("hello", profile_name="Ana"))
-    assert "Ana" in turn.replies[0].text
-
-
-def test_missing_profile_name_reads_naturally(engine):
-    texts = {engine.respond(ConversationState(), msg("hi")).replies[0].text for _ in range(20)}
-    assert texts <= {
-        "Hi there! 👋 I'm a demo bot. Type *help* to see what I can do.",
-        "Hello there! Type *help* for the list of things I understand.",
-    }
+    assert "Ana" in text(engine.respond(ConversationState(), msg("hello", profile_name="Ana")))
 
 
 def test_media_without_words_gets_the_media_reply(engine):
     turn = engine.respond(ConversationState(), msg(media=(Media("https://x/1", "image/png"),)))
-    assert turn.replies[0].text.startswith("Thanks for the picture!")
+    assert text(turn).startswith("Thanks for the picture!")
 
 
 def test_media_with_a_caption_that_matches_uses_the_intent(engine):
@@ -102,9 +302,12 @@ def test_media_with_a_caption_that_matches_uses_the_intent(engine):
     assert turn.understanding.intent == "help"
 
 
-def test_location_reply_names_the_place(engine):
-    turn = engine.respond(ConversationState(), msg(location=Location(1.5, 2.25, label="Cafe Nero")))
-    assert "(Cafe Nero)" in turn.replies[0].text
+def test_shared_location_asks_for_the_weather_there(engine):
+    turn = engine.respond(
+        ConversationState(), msg(location=Location(48.85, 2.35, label="Cafe Nero"))
+    )
+    assert turn.understanding.intent == "weather"
+    assert turn.understanding.slots == {"city": "Cafe Nero"}
 
 
 def test_button_payload_is_matched_to_an_intent_name(engine):

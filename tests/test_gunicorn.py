@@ -90,7 +90,7 @@ def test_signed_message_over_http(server):
     assert response.status_code == 200
     assert response.headers["Content-Type"].startswith("text/xml")
     [(body, _)] = parse_twiml(response.content)
-    assert body.startswith("Here is what I understand")
+    assert body.startswith("Here's what I can do")
 
 
 def test_unsigned_message_over_http_is_refused(server):
@@ -133,7 +133,7 @@ def test_signed_chunked_body_under_the_limit_is_answered(server):
     response = connection.getresponse()
     assert response.status == 200
     [(text, _)] = parse_twiml(response.read())
-    assert text.startswith("Here is what I understand")
+    assert text.startswith("Here's what I can do")
 
 
 def test_sigterm_stops_gunicorn_cleanly(server):

@@ -34,7 +34,7 @@ def problems(path: Path) -> list[str]:
 def test_demo_rules_load():
     rules = load_rules(DEMO_RULES)
     assert {i.name for i in rules.intents} >= {"greet", "goodbye", "thanks", "help"}
-    assert rules.fallback
+    assert rules.settings.fallback
 
 
 def test_files_in_a_folder_merge(tmp_path):
@@ -54,7 +54,7 @@ def test_media_response(tmp_path):
         "m.yml",
         GOOD + "  on_media:\n    - text: nice\n      media: [https://x.org/a.png]\n",
     )
-    assert load_rules(path).on_media == (Response("nice", ("https://x.org/a.png",)),)
+    assert load_rules(path).settings.on_media == (Response("nice", ("https://x.org/a.png",)),)
 
 
 def test_invalid_yaml_names_the_line(tmp_path):
@@ -67,9 +67,15 @@ def test_invalid_yaml_names_the_line(tmp_path):
 def test_unknown_key_names_file_and_line(tmp_path):
     path = write(tmp_path, "r.yml", GOOD.replace("    examples: [hi]", "    exmaples: [hi]"))
     found = problems(path)
-    known = "description, examples, name, priority, responses"
+    known = (
+        "action, context, description, examples, keywords, name, otherwise, patterns, priority,"
+        " remember, responses, slots, synonyms"
+    )
     assert f"{path}:3: intent: unknown key 'exmaples' (known: {known})" in found
-    assert f"{path}:2: intent 'greet' needs at least one entry under 'examples'" in found
+    assert (
+        f"{path}:2: intent 'greet' needs 'examples', 'patterns' or 'keywords' to be matched"
+        in found
+    )
 
 
 def test_duplicate_intent_across_files(tmp_path):
@@ -86,7 +92,7 @@ def test_unknown_template_variable(tmp_path):
     path = write(tmp_path, "r.yml", GOOD.replace('["hello"]', '["hello {nmae}"]'))
     assert problems(path) == [
         f"{path}:4: intent 'greet' responses: unknown template variable '{{nmae}}'"
-        " (known: profile_name)"
+        " (known: menu, profile_name)"
     ]
 
 
@@ -122,7 +128,7 @@ def test_missing_fallback(tmp_path):
     path = write(
         tmp_path, "r.yml", "intents:\n  - name: a\n    examples: [a]\n    responses: [a]\n"
     )
-    assert problems(path) == [f"{path}:1: no 'settings: fallback:' responses in any rule file"]
+    assert problems(path) == [f"{path}:1: no 'settings: fallback:' in any rule file"]
 
 
 def test_top_level_must_be_a_mapping(tmp_path):

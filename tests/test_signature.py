@@ -163,7 +163,7 @@ def test_validation_switched_off_accepts_unsigned_and_warns(capsys):
     client = create_app(base_settings(TWILIO_AUTH_TOKEN="", TWILIO_VALIDATE="false")).test_client()
     assert "UNSIGNED" in capsys.readouterr().err
     response = client.post("/bot", data=whatsapp_form("help"))
-    assert "Here is what I understand" in reply_text(response)
+    assert "Here's what I can do" in reply_text(response)
 
 
 def test_refusal_is_logged_with_the_url_checked_but_no_secret(capsys):
@@ -187,7 +187,7 @@ def test_sign_command_prints_a_curl_line_that_passes_validation(runner, client):
     form = dict(words[i + 1].split("=", 1) for i, w in enumerate(words) if w == "--data-urlencode")
     assert form["Body"] == "what can you do"
     response = client.post("/bot", data=form, headers={name: signature})
-    assert "Here is what I understand" in reply_text(response)
+    assert "Here's what I can do" in reply_text(response)
 
 
 def test_sign_command_without_token_explains(tmp_path):

@@ -12,7 +12,7 @@ def test_chat_answers_each_line_in_order(runner):
     lines = [line for line in result.output.splitlines() if line.startswith("bot> ")]
     assert len(lines) == 3
     assert "Kim" in lines[0]
-    assert lines[1] == "bot> Here is what I understand so far:"
+    assert lines[1] == "bot> Here's what I can do. Reply with a number or just ask:"
     assert "Bye Kim" in lines[2] or "See you later" in lines[2]
 
 

@@ -1,0 +1,27 @@
+"""The words a rule set uses: what typo correction may correct towards."""
+
+from __future__ import annotations
+
+from rules import RuleSet
+from rules.model import Literal
+
+
+def vocabulary(rules: RuleSet) -> list[str]:
+    """Every folded word of the examples, keywords, patterns, entities, synonyms and
+    substitutions, with repeats (frequency breaks ties between corrections)."""
+    from nlp import tokenize
+
+    texts: list[str] = []
+    for intent in rules.intents:
+        texts += intent.examples
+        texts += intent.keywords
+        texts += [
+            p.word for pattern in intent.patterns for p in pattern.parts if isinstance(p, Literal)
+        ]
+    for table in rules.entities.values():
+        texts += list(table)
+    settings = rules.settings
+    texts += list(settings.synonyms.values())
+    texts += list(settings.substitutions.values())
+    texts += list(settings.cancel) + list(settings.affirm)
+    return [word for text in texts for word in tokenize(text)]

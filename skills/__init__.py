@@ -1,0 +1,71 @@
+"""Actions: Python functions that rule files name with `action:`.
+
+An action gets the message, the filled slots and the user's memory, and returns an
+`Outcome`: variables for the intent's response templates, media to send, and whether to
+forget the user. `skills.offline` holds the answers that need no network; Part 4 adds the
+ones that call third-party APIs, which fall back to these.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # engine imports skills; the type alone is needed here
+    from engine.message import Message
+
+
+@dataclass(frozen=True)
+class ActionContext:
+    """What an action may look at: the message, its slots, the memory, the time, the dice."""
+
+    message: Message
+    slots: Mapping[str, Any]
+    memory: Mapping[str, str]
+    now: datetime
+    rng: random.Random
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an action produced: template variables, media URLs, and a request to forget."""
+
+    variables: dict[str, str] = field(default_factory=dict)
+    media: tuple[str, ...] = ()
+    forget: bool = False
+
+
+Action = Callable[[ActionContext], Outcome]
+
+
+@dataclass(frozen=True)
+class Registered:
+    function: Action
+    outputs: frozenset[str]
+
+
+_REGISTRY: dict[str, Registered] = {}
+
+
+def action(name: str, outputs: tuple[str, ...] = ()) -> Callable[[Action], Action]:
+    """Register `function` as the action `name`, providing the variables in `outputs`."""
+
+    def register(function: Action) -> Action:
+        _REGISTRY[name] = Registered(function, frozenset(outputs))
+        return function
+
+    return register
+
+
+def registry() -> dict[str, Registered]:
+    from skills import offline  # noqa: F401 -- registers the shipped actions
+
+    return dict(_REGISTRY)
+
+
+def action_outputs() -> dict[str, frozenset[str]]:
+    """Each registered action's name and the template variables it provides."""
+    return {name: entry.outputs for name, entry in registry().items()}

@@ -1,0 +1,111 @@
+"""Answers that need no network, from small lists shipped in `skills/data/`.
+
+They are the demo bot's answers until the live skills exist, and stay as their fallback.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import yaml
+
+from skills import ActionContext, Outcome, action
+
+DATA = Path(__file__).with_name("data")
+
+
+@cache
+def _data(name: str) -> Any:
+    return yaml.safe_load((DATA / name).read_text(encoding="utf-8"))
+
+
+@action("quote", outputs=("quote", "author"))
+def offline_quote(context: ActionContext) -> Outcome:
+    entry = context.rng.choice(_data("quotes.yml"))
+    return Outcome({"quote": entry["q"], "author": entry["a"]})
+
+
+@action("joke", outputs=("setup", "punchline"))
+def offline_joke(context: ActionContext) -> Outcome:
+    entry = context.rng.choice(_data("jokes.yml"))
+    return Outcome({"setup": entry["setup"], "punchline": entry["punchline"]})
+
+
+@action("dog")
+def offline_dog(context: ActionContext) -> Outcome:
+    return Outcome(media=(context.rng.choice(_data("pictures.yml")["dog"]),))
+
+
+@action("cat")
+def offline_cat(context: ActionContext) -> Outcome:
+    return Outcome(media=(context.rng.choice(_data("pictures.yml")["cat"]),))
+
+
+@action("weather", outputs=("report",))
+def offline_weather(context: ActionContext) -> Outcome:
+    city = str(context.slots.get("city", "")) or "there"
+    return Outcome(
+        {
+            "report": f"I can't reach the weather service right now, so I can't tell you the weather in {city} yet. 🌦"
+        }
+    )
+
+
+@action("wiki", outputs=("summary", "link"))
+def offline_wiki(context: ActionContext) -> Outcome:
+    topic = str(context.slots.get("topic", ""))
+    title = quote(topic.strip().replace(" ", "_"))
+    return Outcome(
+        {
+            "summary": "I can't reach Wikipedia right now, but this is where to read about it:",
+            "link": f"https://en.wikipedia.org/wiki/{title}",
+        }
+    )
+
+
+def format_amount(value: float) -> str:
+    """`1234.5` -> `"1,234.50"`; whole numbers without decimals: `20` -> `"20"`."""
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.2f}"
+
+
+@action("currency", outputs=("result", "rate", "note"))
+def offline_currency(context: ActionContext) -> Outcome:
+    table = _data("rates.yml")
+    rates = table["rates"]
+    source, target = context.slots["from"], context.slots["to"]
+    amount = float(context.slots.get("amount", 1))
+    if source not in rates or target not in rates:
+        missing = source if source not in rates else target
+        return Outcome(
+            {"result": "?", "rate": "?", "note": f"I have no rate for {missing} offline."}
+        )
+    rate = rates[target] / rates[source]
+    return Outcome(
+        {
+            "result": format_amount(round(amount * rate, 2)),
+            "rate": f"{rate:.4g}",
+            "note": f"(approximate offline rate from {table['date']})",
+        }
+    )
+
+
+@action("time", outputs=("time", "date", "timezone"))
+def current_time(context: ActionContext) -> Outcome:
+    now = context.now
+    return Outcome(
+        {
+            "time": now.strftime("%H:%M"),
+            "date": f"{now:%A} {now.day} {now:%B %Y}",
+            "timezone": now.tzname() or "UTC",
+        }
+    )
+
+
+@action("forget_me")
+def forget_me(context: ActionContext) -> Outcome:
+    return Outcome(forget=True)
