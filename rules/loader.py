@@ -195,7 +195,11 @@ class _FileReader:
         items = [node] if isinstance(node, yaml.ScalarNode) else self.sequence(node, what)
         result = []
         for item in items:
-            if isinstance(item, yaml.ScalarNode) and item.tag.endswith((":str", ":int", ":float")):
+            # YAML reads `no`, `yes`, `on` as booleans and `42` as a number; the node keeps the
+            # author's text, which is what a rule means.
+            if isinstance(item, yaml.ScalarNode) and item.tag.endswith(
+                (":str", ":int", ":float", ":bool")
+            ):
                 result.append((item.value, item))
             else:
                 self.problem(item, f"{what}: each entry must be a piece of text")

@@ -151,3 +151,12 @@ def test_bad_rules_stop_start_up(tmp_path):
     path = write(tmp_path, "r.yml", GOOD.replace("name: greet", "name: 9x"))
     with pytest.raises(RuleError, match=r"r\.yml:2: intent needs a 'name'"):
         create_app({"BOT_RULES": str(path), "TWILIO_AUTH_TOKEN": "t"})
+
+
+def test_yes_and_no_stay_words(tmp_path):
+    path = write(
+        tmp_path, "r.yml", GOOD.replace("[hi]", "[yes, no, on, 42]").replace('["hello"]', "[no]")
+    )
+    intent = load_rules(path).intent("greet")
+    assert intent.examples == ("yes", "no", "on", "42")
+    assert intent.responses == (Response("no"),)
