@@ -160,3 +160,92 @@ def test_yes_and_no_stay_words(tmp_path):
     intent = load_rules(path).intent("greet")
     assert intent.examples == ("yes", "no", "on", "42")
     assert intent.responses == (Response("no"),)
+
+
+FULL = """\
+entities:
+  colour:
+    red: [crimson, scarlet]
+    blue: [navy, sky blue]
+intents:
+  - name: paint
+    patterns: ["paint it {shade:colour}"]
+    keywords: [paint]
+    synonyms:
+      paint: [recolour, repaint]
+    responses: ["painting it {shade}"]
+  - name: again
+    context: [paint]
+    examples: [again]
+    action: repeat
+  - name: set_name
+    patterns: ["i am {name}"]
+    slots:
+      name: {type: text, ask: "Your name?"}
+    remember: [name]
+    responses: ["hi {name}"]
+  - name: get_name
+    examples: [my name]
+    responses: ["you are {name}"]
+    otherwise: ["no idea"]
+settings:
+  fallback: [what]
+  menu: [paint, set_name]
+  substitutions: {pls: please}
+  threshold: 0.6
+"""
+
+
+def test_full_language_loads(tmp_path):
+    rules = load_rules(write(tmp_path, "r.yml", FULL))
+    paint = rules.intent("paint")
+    assert paint.patterns[0].parts[-1] == ("shade", "colour")
+    assert paint.slots[0].name == "shade"
+    assert rules.entities["colour"]["sky blue"] == "blue"
+    assert rules.settings.synonyms == {"repaint": "paint"} or "repaint" in rules.settings.synonyms
+    assert rules.intent("set_name").slots[0].required
+    assert rules.memory_variables == {"name"}
+    assert rules.settings.menu == ("paint", "set_name")
+    assert rules.settings.threshold == 0.6
+    assert rules.settings.substitutions == {"pls": "please"}
+
+
+@pytest.mark.parametrize(
+    ("change", "line", "message"),
+    [
+        (
+            ("context: [paint]", "context: [pant]"),
+            13,
+            "intent 'again' context: no intent named 'pant'",
+        ),
+        (("action: repeat", "action: teleport"), 15, "intent 'again': unknown action 'teleport'"),
+        (
+            ("menu: [paint, set_name]", "menu: [paint, nope]"),
+            28,
+            "settings menu: no intent named 'nope'",
+        ),
+        (
+            ("remember: [name]", "remember: [nom]"),
+            20,
+            "intent 'set_name': 'nom' is not one of its slots",
+        ),
+        (("threshold: 0.6", "threshold: 2"), 30, "settings threshold must be a number from 0 to 1"),
+        (("{shade:colour}", "{shade:color}"), 7, "unknown slot type 'color'"),
+        (("{shade:colour}", "{shade"), 7, "write slots as {name} or {name:type}"),
+        (("you are {name}", "you are {nom}"), 24, "unknown template variable '{nom}'"),
+    ],
+)
+def test_full_language_problems(tmp_path, change, line, message):
+    path = write(tmp_path, "r.yml", FULL.replace(*change))
+    found = problems(path)
+    assert any(p.startswith(f"{path}:{line}: ") and message in p for p in found), found
+
+
+def test_memory_variables_from_another_file_are_known(tmp_path):
+    write(tmp_path, "a.yml", FULL)
+    write(
+        tmp_path,
+        "b.yml",
+        "intents:\n  - name: hello\n    examples: [hello]\n    responses: ['hello {name}']\n",
+    )
+    assert load_rules(tmp_path).intent("hello").responses[0].text == "hello {name}"

@@ -1,0 +1,97 @@
+"""Analysis: substitutions, synonyms, stems and typo correction against the rule vocabulary."""
+
+from __future__ import annotations
+
+import pytest
+
+from nlp.analysis import Analyzer, load_stopwords, max_typos, stem
+
+VOCABULARY = [
+    "weather",
+    "quotes",
+    "quote",
+    "joke",
+    "help",
+    "hello",
+    "inspiration",
+    "picture",
+    "dog",
+    "cat",
+    "convert",
+]
+
+
+@pytest.fixture(scope="module")
+def analyzer():
+    return Analyzer(
+        VOCABULARY,
+        substitutions={"u": "you", "pls": "please", "whats": "what is"},
+        synonyms={"doggo": "dog", "pic": "picture", "photo": "picture"},
+    )
+
+
+def words(analyzer, text):
+    return [(t.word, t.corrected) for t in analyzer.analyze(text)]
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [("wheather", "weather"), ("qoutes", "quotes"), ("halp", "help"), ("joek", "joke"),
+     ("inspiraton", "inspiration"), ("converrt", "convert"), ("helo", "hello")],
+)  # fmt: skip
+def test_typos_are_corrected_to_rule_words(analyzer, typed, meant):
+    assert words(analyzer, typed) == [(meant, True)]
+
+
+@pytest.mark.parametrize("word", ["cta", "k", "xyzzy", "dgo", "weatherman"])
+def test_short_or_distant_words_are_left_alone(analyzer, word):
+    assert words(analyzer, word) == [(word, False)]
+
+
+def test_known_words_and_inflections_are_not_corrected(analyzer):
+    assert words(analyzer, "jokes pictures") == [("jokes", False), ("pictures", False)]
+
+
+def test_stretched_words_come_back(analyzer):
+    assert words(analyzer, "helloooo") == [("hello", True)]
+
+
+def test_substitutions_expand_with_the_same_span(analyzer):
+    terms = analyzer.analyze("whats up u")
+    assert [t.word for t in terms] == ["what", "is", "up", "you"]
+    assert (terms[0].start, terms[0].end) == (terms[1].start, terms[1].end) == (0, 5)
+
+
+def test_synonyms_map_to_the_canonical_word(analyzer):
+    assert [t.word for t in analyzer.analyze("doggo pic photo")] == ["dog", "picture", "picture"]
+
+
+def test_stop_words_are_flagged(analyzer):
+    assert [t.stop for t in analyzer.analyze("what is the weather")] == [True, True, True, False]
+
+
+def test_stems_are_snowball():
+    assert [stem(w) for w in ["quotes", "running", "pictures", "20", "👋"]] == [
+        "quot",
+        "run",
+        "pictur",
+        "20",
+        "👋",
+    ]
+
+
+def test_typo_budget_grows_with_length():
+    assert [max_typos("a" * n) for n in (2, 3, 4, 6, 7, 12)] == [0, 0, 1, 1, 2, 2]
+
+
+def test_shipped_stopwords_need_no_nltk_data():
+    words = load_stopwords()
+    assert {"the", "what", "is", "please"} <= words
+    assert "weather" not in words
+
+
+def test_correction_is_cached(analyzer):
+    analyzer.correct.cache_clear()
+    analyzer.analyze("wheather wheather")
+    info = analyzer.correct.cache_info()
+    assert (info.misses, info.hits) == (1, 1)
