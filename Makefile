@@ -43,6 +43,7 @@ fuzz: $(VENV)/.dev-installed
 	BOT_FUZZ_EXAMPLES=10000 $(BIN)/python -m pytest -k fuzz $(PYTEST_ARGS)
 
 bench: $(VENV)/.run-installed
+	$(BIN)/python bench/understand.py
 	$(BIN)/python bench/webhook.py
 
 clean:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from dotenv import find_dotenv, load_dotenv
 from flask import Flask, Response, current_app, jsonify
@@ -45,7 +47,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     )
 
     rules = load_rules(settings["BOT_RULES"])
-    app.extensions["bot.pipeline"] = Pipeline(Engine(rules), MemoryStore())
+    zone = ZoneInfo(settings["BOT_TIMEZONE"])
+    engine = Engine(rules, clock=lambda: datetime.now(zone))
+    app.extensions["bot.pipeline"] = Pipeline(engine, MemoryStore())
     log.info("loaded %d intents from %s", len(rules.intents), settings["BOT_RULES"])
 
     proxies = settings["BOT_TRUSTED_PROXIES"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rules import DEMO_RULES
 
@@ -21,6 +22,7 @@ DEFAULTS: dict[str, Any] = {
     "BOT_RULES": str(DEMO_RULES),
     "BOT_LOG_LEVEL": "INFO",
     "BOT_LOG_SALT": "",
+    "BOT_TIMEZONE": "UTC",
 }
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -61,10 +63,20 @@ def _public_url(name: str, raw: str) -> str:
     return value
 
 
+def _timezone(name: str, raw: str) -> str:
+    value = raw.strip()
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{name}={raw!r}: use an IANA time zone such as Europe/London") from None
+    return value
+
+
 _PARSERS = {
     "TWILIO_VALIDATE": _boolean,
     "BOT_TRUSTED_PROXIES": _whole_number,
     "BOT_PUBLIC_URL": _public_url,
+    "BOT_TIMEZONE": _timezone,
 }
 
 

@@ -23,6 +23,10 @@ from nlp.analysis import Analyzer, Term
 from rules import Intent, Pattern, RuleSet
 from rules.model import Literal, SlotRef
 
+# A stem used by more intents than this is too common to find candidates with ("show", "want"
+# in every intent); it still counts when the candidates found through rarer stems are scored.
+COMMON_STEM_MIN = 20
+COMMON_STEM_SHARE = 0.05
 STOP_WEIGHT = 0.2  # an unexplained stop word in the message ("pls", "the") is mere noise
 EXAMPLE_STOP_WEIGHT = 0.5  # an example's stop words were written on purpose
 CORRECTED_WEIGHT = 0.8
@@ -81,6 +85,8 @@ class Matcher:
         self._patterns: dict[str, list[tuple[Intent, Pattern]]] = defaultdict(list)
         for intent in rules.intents:
             self._add(intent)
+        limit = max(COMMON_STEM_MIN, COMMON_STEM_SHARE * len(rules.intents))
+        self._common = {stem for stem, names in self._index.items() if len(names) > limit}
 
     def _add(self, intent: Intent) -> None:
         for text in intent.examples:
@@ -113,7 +119,10 @@ class Matcher:
                 scores[intent.name], slots[intent.name] = confidence, found
         stems = {t.stem: (CORRECTED_WEIGHT if t.corrected else 1.0) for t in terms}
         noise = {t.stem: (STOP_WEIGHT if t.stop else 1.0) for t in terms}
-        candidates = set().union(*(self._index.get(s, ()) for s in stems))
+        rare = [s for s in stems if s not in self._common]
+        candidates = set().union(*(self._index.get(s, ()) for s in rare))
+        if not candidates:  # only common words: they are all there is to go on
+            candidates = set().union(*(self._index.get(s, ()) for s in stems))
         for name in candidates:
             evidence = self._evidence(name, stems, noise)
             scores[name] = max(scores.get(name, 0), evidence)
@@ -138,22 +147,25 @@ class Matcher:
         return not intent.context or after in intent.context
 
     def _evidence(self, name: str, stems: Mapping[str, float], noise: Mapping[str, float]) -> float:
+        """Example and keyword evidence for one intent, combined as independent signals."""
+        noise_total = sum(noise.values())
         best_example = 0.0
         for example in self._examples.get(name, ()):
-            covered = sum(w * stems[s] for s, w in example.weights.items() if s in stems)
-            if not covered:
+            common = example.weights.keys() & stems.keys()
+            if not common:
                 continue
-            recall = covered / example.total
-            explained = sum(1 for s in stems if s in example.weights)
-            unexplained = sum(noise[s] for s in stems if s not in example.weights)
-            precision = explained / (explained + unexplained)
-            best_example = max(best_example, recall * precision**0.5)
-        keywords = self._keywords.get(name, frozenset())
-        hits = sum(stems[s] for s in keywords if s in stems)
+            recall = sum(example.weights[s] * stems[s] for s in common) / example.total
+            explained = len(common)
+            unexplained = noise_total - sum(noise[s] for s in common)
+            best_example = max(
+                best_example, recall * (explained / (explained + unexplained)) ** 0.5
+            )
         keyword = 0.0
+        hits = self._keywords.get(name, frozenset()) & stems.keys()
         if hits:
-            rest = sum(noise[s] for s in stems if s not in keywords)
-            keyword = 0.6 + 0.3 * (hits / (hits + rest)) ** 0.5
+            found = sum(stems[s] for s in hits)
+            rest = noise_total - sum(noise[s] for s in hits)
+            keyword = 0.6 + 0.3 * (found / (found + rest)) ** 0.5
         return 1 - (1 - best_example) * (1 - keyword)
 
     # -- patterns and slots -------------------------------------------------------------------

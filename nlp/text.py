@@ -65,18 +65,17 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
-def _keep(piece: str) -> bool:
-    first = piece[0]
-    return first.isalnum() or first in "$€£¥₹" or unicodedata.category(first) == "So"
-
-
 def squeeze(word: str) -> str:
     """Shorten letters repeated three or more times to two: `"heyyyy"` -> `"heyy"`."""
     return _REPEATS.sub(r"\1\1", word)
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=65536)
 def _normalise(piece: str) -> str:
+    """The folded form of one token, or "" for punctuation (which is dropped)."""
+    first = piece[0]
+    if not (first.isalnum() or first in "$€£¥₹" or unicodedata.category(first) == "So"):
+        return ""
     norm = fold(piece)
     word = _APOSTROPHES.sub("", norm)
     if word.isalpha():
@@ -89,11 +88,10 @@ def tokens(text: str) -> tuple[Token, ...]:
     """The word, number, URL, e-mail and emoji tokens of `text`; punctuation is dropped."""
     text = text[:MAX_TEXT]
     tokenizer = _FULL if ("@" in text or "://" in text or "www." in text) else _PLAIN
-    return tuple(
-        Token(_normalise(text[start:end]), start, end)
-        for start, end in tokenizer.span_tokenize(text)
-        if _keep(text[start:end])
+    found = (
+        (_normalise(text[start:end]), start, end) for start, end in tokenizer.span_tokenize(text)
     )
+    return tuple(Token(norm, start, end) for norm, start, end in found if norm)
 
 
 def tokenize(text: str) -> tuple[str, ...]:

@@ -39,6 +39,8 @@ def test_empty_variables_mean_default():
         ("BOT_TRUSTED_PROXIES", "-1", "whole number"),
         ("BOT_PUBLIC_URL", "abc.ngrok.app", "public base URL"),
         ("BOT_PUBLIC_URL", "https://x.app/?a=1", "public base URL"),
+        ("BOT_TIMEZONE", "Mars/Olympus", "IANA time zone"),
+        ("BOT_TIMEZONE", "../../etc/passwd", "IANA time zone"),
     ],
 )
 def test_bad_values_name_the_variable(name, value, hint):
@@ -65,3 +67,10 @@ def test_importing_the_app_reads_no_environment(monkeypatch):
     importlib.reload(bot)  # would raise if anything parsed the environment at import time
     with pytest.raises(ConfigError):
         bot.create_app()
+
+
+def test_time_skill_answers_in_the_configured_zone():
+    runner = create_app(
+        {"TWILIO_AUTH_TOKEN": "t", "BOT_TIMEZONE": "Asia/Kolkata"}
+    ).test_cli_runner()
+    assert "(IST)" in runner.invoke(args=["chat"], input="what time is it\n").output
