@@ -51,6 +51,24 @@ def _deletions(word: str) -> set[str]:
     return {word[:i] + word[i + 1 :] for i in range(len(word))}
 
 
+def within_one_edit(a: str, b: str) -> bool:
+    """Whether `a` becomes `b` by one substitution, insertion, deletion or swap of
+    neighbours, in linear time (NLTK's `edit_distance` is quadratic and pure Python)."""
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    i = 0
+    while i < min(len(a), len(b)) and a[i] == b[i]:
+        i += 1
+    if len(a) == len(b):
+        return a[i + 1 :] == b[i + 1 :] or (
+            a[i + 2 :] == b[i + 2 :] and a[i : i + 2] == b[i : i + 2][::-1]
+        )
+    longer, shorter = (a, b) if len(a) > len(b) else (b, a)
+    return longer[i + 1 :] == shorter[i:]
+
+
 def max_typos(word: str) -> int:
     """How many edits a word of this length may carry and still be recognised."""
     return 0 if len(word) < 4 else 1 if len(word) < 7 else 2
@@ -93,8 +111,14 @@ class Analyzer:
             candidates |= self._by_deletion.get(key, set())
         scored = []
         for candidate in candidates:
-            distance = edit_distance(word, candidate, transpositions=True)
-            if distance <= min(limit, max_typos(candidate)):
+            allowed = min(limit, max_typos(candidate))
+            if within_one_edit(word, candidate):
+                distance = 1
+            elif allowed >= 2:
+                distance = edit_distance(word, candidate, transpositions=True)
+            else:
+                continue
+            if distance <= allowed:
                 scored.append((distance, -self.frequency[candidate], candidate))
         return min(scored)[2] if scored else None
 

@@ -70,11 +70,19 @@ def squeeze(word: str) -> str:
     return _REPEATS.sub(r"\1\1", word)
 
 
+def _starts_token(char: str) -> bool:
+    return char.isalnum() or char in "$€£¥₹" or unicodedata.category(char) == "So"
+
+
+def has_words(text: str) -> bool:
+    """Whether `tokens(text)` would find anything, without building the tokens."""
+    return any(_starts_token(char) for char in text[:MAX_TEXT])
+
+
 @lru_cache(maxsize=65536)
 def _normalise(piece: str) -> str:
     """The folded form of one token, or "" for punctuation (which is dropped)."""
-    first = piece[0]
-    if not (first.isalnum() or first in "$€£¥₹" or unicodedata.category(first) == "So"):
+    if not _starts_token(piece[0]):
         return ""
     norm = fold(piece)
     word = _APOSTROPHES.sub("", norm)

@@ -17,6 +17,7 @@ import yaml
 
 from nlp import tokenize
 from nlp.analysis import stem
+from nlp.text import has_words
 from rules.model import (
     BUILTIN_ACTIONS,
     BUILTIN_SLOT_TYPES,
@@ -331,7 +332,7 @@ class _FileReader:
     def words_list(self, node: yaml.Node | None, what: str) -> list[str]:
         result = []
         for text, item in self.strings(node, what):
-            if tokenize(text):
+            if has_words(text):
                 result.append(text)
             else:
                 self.problem(item, f"{what}: '{text}' has no words or emoji to match")

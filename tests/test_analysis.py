@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from nltk.metrics.distance import edit_distance
 
-from nlp.analysis import Analyzer, load_stopwords, max_typos, stem
+from nlp.analysis import Analyzer, load_stopwords, max_typos, stem, within_one_edit
 
 VOCABULARY = [
     "weather",
@@ -95,3 +96,35 @@ def test_correction_is_cached(analyzer):
     analyzer.analyze("wheather wheather")
     info = analyzer.correct.cache_info()
     assert (info.misses, info.hits) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [("joke", "joek"), ("halp", "help"), ("weather", "wheather"), ("quote", "quot"), ("ab", "ba"),
+     ("cat", "cats"), ("dog", "dog"), ("inspiration", "inspiraton"), ("abcd", "abdc"), ("x", "")],
+)  # fmt: skip
+def test_one_edit_agrees_with_nltk(a, b):
+    assert (
+        within_one_edit(a, b)
+        == within_one_edit(b, a)
+        == (edit_distance(a, b, transpositions=True) <= 1)
+    )
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [("joke", "jeko"), ("help", "hello"), ("abcd", "badc"), ("cat", "dog"), ("ab", "abcd")],
+)
+def test_two_or_more_edits_are_not_one(a, b):
+    assert not within_one_edit(a, b)
+    assert edit_distance(a, b, transpositions=True) >= 2
+
+
+def test_one_edit_matches_nltk_on_many_pairs():
+    import itertools
+    import random
+
+    rng = random.Random(3)
+    words = ["".join(rng.choice("abc") for _ in range(rng.randint(0, 5))) for _ in range(300)]
+    for a, b in itertools.islice(itertools.combinations(words, 2), 20000):
+        assert within_one_edit(a, b) == (edit_distance(a, b, transpositions=True) <= 1), (a, b)

@@ -33,3 +33,10 @@ def test_non_latin_scripts_are_words():
 def test_empty_and_blank():
     assert tokenize("") == ()
     assert tokenize("  \n\t ") == ()
+
+
+def test_has_words_agrees_with_tokens():
+    from nlp.text import has_words
+
+    for text in ["", "?!", "...", "hi", "👋", "$", "—", "  _ ", "a_b", "١٢٣", "🇧🇷", "\u200d"]:
+        assert has_words(text) == bool(tokenize(text)), text
