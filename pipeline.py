@@ -16,6 +16,8 @@ class StateStore(Protocol):
 
     def save(self, sender: str, state: ConversationState) -> None: ...
 
+    def delete(self, sender: str) -> None: ...
+
 
 class Pipeline:
     """The engine plus the memory it needs between messages."""
@@ -26,5 +28,8 @@ class Pipeline:
 
     def handle(self, message: Message) -> Turn:
         turn = self.engine.respond(self.store.load(message.sender), message)
-        self.store.save(message.sender, turn.state)
+        if turn.forget:
+            self.store.delete(message.sender)
+        else:
+            self.store.save(message.sender, turn.state)
         return turn

@@ -22,3 +22,11 @@ class MemoryStore:
     def save(self, sender: str, state: ConversationState) -> None:
         with self._lock:
             self._states[sender] = state.to_dict()
+
+    def delete(self, sender: str) -> None:
+        with self._lock:
+            self._states.pop(sender, None)
+
+    def __contains__(self, sender: str) -> bool:
+        with self._lock:
+            return sender in self._states
