@@ -93,6 +93,20 @@ def test_signed_message_over_http(server):
     assert body.startswith("Here's what I can do")
 
 
+def test_a_question_and_its_answer_over_http(server):
+    base, _ = server
+    sender = "whatsapp:+15550009999"
+    answers = []
+    for text in ["weather", "Lisbon"]:
+        form = whatsapp_form(text, From=sender)
+        headers = {"X-Twilio-Signature": signature_for(form, f"{base}/bot")}
+        response = requests.post(f"{base}/bot", data=form, headers=headers, timeout=5)
+        [(body, _)] = parse_twiml(response.content)
+        answers.append(body)
+    assert answers[0] == "Which city? 🌍"
+    assert "Lisbon" in answers[1]
+
+
 def test_unsigned_message_over_http_is_refused(server):
     base, _ = server
     response = requests.post(f"{base}/bot", data=whatsapp_form("hi"), timeout=5)
