@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -93,8 +93,9 @@ class Engine:
         if state.suggestion and phrase in self._affirm and self.rules.intent(state.suggestion):
             chosen = Understanding(state.suggestion, 1.0, matched="suggestion")
             return self._start(state, message, self.rules.intent(state.suggestion), {}, chosen)
-        if state.menu_open and self.settings.menu and parse_number(phrase) is not None:
-            return self._menu_choice(state, message, parse_number(phrase))
+        choice = parse_number(phrase) if state.menu_open and self.settings.menu else None
+        if choice is not None:
+            return self._menu_choice(state, message, choice)
         if message.location is not None and not message.text.strip():
             return self._location(state, message)
         settings = self.settings
@@ -275,7 +276,7 @@ class Engine:
         if chosen is None:
             return Turn(state, (Reply("", media),) if media else (), understanding, forget)
         if "{menu}" in chosen.text and self.settings.menu:
-            state = ConversationState(**{**state.__dict__, "menu_open": True})
+            state = replace(state, menu_open=True)
         reply = Reply(render(chosen.text, values), chosen.media + media)
         return Turn(state, (reply,), understanding, forget)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from nlp import tokenize
 from rules import RuleSet
 from rules.model import Literal
 
@@ -9,8 +10,6 @@ from rules.model import Literal
 def vocabulary(rules: RuleSet) -> list[str]:
     """Every folded word of the examples, keywords, patterns, entities, synonyms and
     substitutions, with repeats (frequency breaks ties between corrections)."""
-    from nlp import tokenize
-
     texts: list[str] = []
     for intent in rules.intents:
         texts += intent.examples
