@@ -67,6 +67,7 @@ class Engine:
         self._by_name = {fold(i.name): i for i in rules.intents}
         self._cancel = {" ".join(tokenize(w)) for w in self.settings.cancel}
         self._affirm = {" ".join(tokenize(w)) for w in self.settings.affirm}
+        self._menu = self._menu_text()  # the rules do not change, so neither does the menu
 
     # -- understanding ------------------------------------------------------------------------
 
@@ -269,7 +270,7 @@ class Engine:
         otherwise: tuple[Response, ...] = (),
         forget: bool = False,
     ) -> Turn:
-        values = {**_variables(message), "menu": self.menu_text(), **state.variables, **variables}
+        values = {**_variables(message), "menu": self._menu, **state.variables, **variables}
         chosen = self._choose(responses, values) or self._choose(otherwise, values)
         if chosen is None and responses:
             chosen = self._choose(self.settings.fallback, values)
@@ -296,7 +297,7 @@ class Engine:
         most = max(count for count, _ in usable)
         return self._rng.choice([r for count, r in usable if count == most])
 
-    def menu_text(self) -> str:
+    def _menu_text(self) -> str:
         lines = []
         for number, name in enumerate(self.settings.menu, start=1):
             intent = self.rules.intent(name)

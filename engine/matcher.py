@@ -82,7 +82,7 @@ class Matcher:
         self._examples: dict[str, list[_Example]] = defaultdict(list)
         self._keywords: dict[str, frozenset[str]] = {}
         self._index: dict[str, set[str]] = defaultdict(set)
-        self._patterns: dict[str, list[tuple[Intent, Pattern]]] = defaultdict(list)
+        self._patterns: dict[str, list[tuple[Intent, Pattern, int]]] = defaultdict(list)
         for intent in rules.intents:
             self._add(intent)
         limit = max(COMMON_STEM_MIN, COMMON_STEM_SHARE * len(rules.intents))
@@ -102,8 +102,9 @@ class Matcher:
         for stem in keywords:
             self._index[stem].add(intent.name)
         for pattern in intent.patterns:
-            first = next(p for p in pattern.parts if isinstance(p, Literal))
-            self._patterns[first.stem].append((intent, pattern))
+            # Indexed by its first word; the offset says where the pattern starts before it.
+            offset = next(i for i, p in enumerate(pattern.parts) if isinstance(p, Literal))
+            self._patterns[pattern.parts[offset].stem].append((intent, pattern, offset))
 
     # -- scoring ------------------------------------------------------------------------------
 
@@ -174,9 +175,8 @@ class Matcher:
         self, terms: Sequence[Term], text: str
     ) -> Iterable[tuple[Intent, dict, float]]:
         for start, term in enumerate(terms):
-            for intent, pattern in self._patterns.get(term.stem, ()):
-                first = next(i for i, p in enumerate(pattern.parts) if isinstance(p, Literal))
-                begin = start - first
+            for intent, pattern, offset in self._patterns.get(term.stem, ()):
+                begin = start - offset
                 if begin < 0:
                     continue
                 found = self._match(pattern.parts, terms, begin, text)
