@@ -23,6 +23,8 @@ DEFAULTS: dict[str, Any] = {
     "BOT_LOG_LEVEL": "INFO",
     "BOT_LOG_SALT": "",
     "BOT_TIMEZONE": "UTC",
+    "BOT_STORE_URL": "sqlite:///instance/bot.db",
+    "BOT_RETENTION_DAYS": 30,
 }
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -77,6 +79,7 @@ _PARSERS = {
     "BOT_TRUSTED_PROXIES": _whole_number,
     "BOT_PUBLIC_URL": _public_url,
     "BOT_TIMEZONE": _timezone,
+    "BOT_RETENTION_DAYS": _whole_number,
 }
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import os
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+import redis
 import yaml
 from twilio.request_validator import RequestValidator
 
@@ -20,6 +22,10 @@ BOT_NUMBER = "whatsapp:+14155238886"
 LOCAL_URL = "http://localhost/bot"
 HERE = Path(__file__).parent
 _sids = itertools.count(1)
+# CI sets BOT_REQUIRE_SERVICES=1: a missing Redis (or browser) fails the run instead of
+# skipping tests. A spare database number keeps test data away from anything else.
+REQUIRE_SERVICES = os.environ.get("BOT_REQUIRE_SERVICES", "") == "1"
+REDIS_TEST_URL = os.environ.get("BOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 LONG_REPLY = "\n\n".join(
     " ".join(
@@ -30,7 +36,12 @@ LONG_REPLY = "\n\n".join(
 
 
 def base_settings(**overrides) -> dict:
-    return {"TWILIO_AUTH_TOKEN": TOKEN, "TWILIO_ACCOUNT_SID": ACCOUNT, **overrides}
+    return {
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "TWILIO_ACCOUNT_SID": ACCOUNT,
+        "BOT_STORE_URL": "memory://",
+        **overrides,
+    }
 
 
 @pytest.fixture
@@ -46,6 +57,28 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+def unavailable(reason: str) -> None:
+    """Skip a test that needs a missing service, or fail it when services are required."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} (BOT_REQUIRE_SERVICES=1, so this fails instead of skipping)")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def redis_url():
+    """The URL of a real, empty Redis database, emptied again afterwards."""
+    client = redis.Redis.from_url(REDIS_TEST_URL, socket_timeout=2, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        client.close()
+        unavailable(f"no Redis at {REDIS_TEST_URL} ({error}); start one or set BOT_TEST_REDIS_URL")
+    client.flushdb()
+    yield REDIS_TEST_URL
+    client.flushdb()
+    client.close()
 
 
 @pytest.fixture

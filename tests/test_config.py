@@ -41,6 +41,8 @@ def test_empty_variables_mean_default():
         ("BOT_PUBLIC_URL", "https://x.app/?a=1", "public base URL"),
         ("BOT_TIMEZONE", "Mars/Olympus", "IANA time zone"),
         ("BOT_TIMEZONE", "../../etc/passwd", "IANA time zone"),
+        ("BOT_RETENTION_DAYS", "a month", "whole number"),
+        ("BOT_RETENTION_DAYS", "-30", "whole number"),
     ],
 )
 def test_bad_values_name_the_variable(name, value, hint):
@@ -53,6 +55,7 @@ def test_environment_is_read_by_create_app_and_wins_over_dotenv(tmp_path, monkey
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("BOT_TRUSTED_PROXIES", "1")
     monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
+    monkeypatch.setenv("BOT_STORE_URL", "memory://")
     app = create_app()
     assert app.config["TWILIO_AUTH_TOKEN"] == "from-dotenv"
     assert app.config["BOT_TRUSTED_PROXIES"] == 1
@@ -71,6 +74,6 @@ def test_importing_the_app_reads_no_environment(monkeypatch):
 
 def test_time_skill_answers_in_the_configured_zone():
     runner = create_app(
-        {"TWILIO_AUTH_TOKEN": "t", "BOT_TIMEZONE": "Asia/Kolkata"}
+        {"TWILIO_AUTH_TOKEN": "t", "BOT_TIMEZONE": "Asia/Kolkata", "BOT_STORE_URL": "memory://"}
     ).test_cli_runner()
     assert "(IST)" in runner.invoke(args=["chat"], input="what time is it\n").output
