@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,7 +22,8 @@ import config
 import logs
 from channels import signature, terminal, whatsapp
 from engine import Engine
-from memory import MemoryStore
+from memory import Store, StoreError, StoreUnavailable, open_store, shown_url
+from memory.commands import forget_command, purge_command
 from pipeline import Pipeline
 from rules import load_rules
 
@@ -49,7 +51,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     rules = load_rules(settings["BOT_RULES"])
     zone = ZoneInfo(settings["BOT_TIMEZONE"])
     engine = Engine(rules, clock=lambda: datetime.now(zone))
-    app.extensions["bot.pipeline"] = Pipeline(engine, MemoryStore())
+    store = _open_store(app)
+    app.extensions["bot.pipeline"] = Pipeline(engine, store)
     log.info("loaded %d intents from %s", len(rules.intents), settings["BOT_RULES"])
 
     proxies = settings["BOT_TRUSTED_PROXIES"]
@@ -67,19 +70,51 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(whatsapp.bp)
     app.cli.add_command(terminal.chat_command)
     app.cli.add_command(signature.sign_command)
+    app.cli.add_command(purge_command)
+    app.cli.add_command(forget_command)
     app.add_url_rule("/health", "health", health)
     app.register_error_handler(HTTPException, _plain_error)
     return app
 
 
-def health() -> Response:
+def _open_store(app: Flask) -> Store:
+    """The store `BOT_STORE_URL` names. A URL that cannot work stops start-up; a server that
+    is down only makes /health answer 503 (and users get the degraded reply) until it is up.
+    """
+    url = app.config["BOT_STORE_URL"]
+    try:
+        store = open_store(url, Path(app.root_path), app.config["BOT_RETENTION_DAYS"])
+    except StoreError as error:
+        raise config.ConfigError(f"BOT_STORE_URL={shown_url(url)!r}: {error}") from None
+    try:
+        store.check()
+    except StoreUnavailable as error:
+        app.logger.error("the store is not answering; /health says 503 until it does: %s", error)
+    if store.url == "memory://":
+        app.logger.warning(
+            "BOT_STORE_URL=memory://: conversations live in this process only, are lost on "
+            "restart and are not shared between workers. Use it for tests only."
+        )
+    app.logger.info("conversations are kept in %s", store.url)
+    return store
+
+
+def health() -> tuple[Response, int]:
+    """200 when the bot can answer with its memory, 503 (with the reason) when it cannot."""
     pipeline = current_app.extensions["bot.pipeline"]
-    return jsonify(
-        status="ok",
+    store: dict[str, object] = {"url": pipeline.store.url, "ok": True}
+    try:
+        pipeline.store.check()
+    except StoreUnavailable as error:
+        store.update(ok=False, error=str(error))
+    body = jsonify(
+        status="ok" if store["ok"] else "unavailable",
         version=__version__,
         intents=len(pipeline.engine.rules.intents),
         signature_validation=bool(current_app.config["TWILIO_VALIDATE"]),
+        store=store,
     )
+    return body, 200 if store["ok"] else 503
 
 
 def _plain_error(error: HTTPException) -> Response:

@@ -7,6 +7,7 @@ needs no Twilio account and no network, so rule authors can try their rules stra
 from __future__ import annotations
 
 import sys
+import uuid
 
 import click
 from flask import current_app
@@ -33,7 +34,6 @@ def chat_command(sender: str, name: str) -> None:
     interactive = sys.stdin.isatty()
     if interactive:
         click.echo("Chatting with the bot. Type /quit or press Ctrl-D to stop.")
-    count = 0
     while True:
         try:
             line = (
@@ -45,12 +45,12 @@ def chat_command(sender: str, name: str) -> None:
             break
         if line.strip() in QUIT:
             break
-        count += 1
         message = Message(
             channel="terminal",
             sender=sender,
             body=line,
-            message_id=f"terminal-{count}",
+            # Unique across runs: the store keeps a reply record per message id.
+            message_id=f"terminal-{uuid.uuid4().hex}",
             profile_name=name,
         )
         for reply in pipeline.handle(message).replies:

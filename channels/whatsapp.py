@@ -111,8 +111,8 @@ def webhook() -> Response:
         )
     message = parse_form(form)
     try:
-        turn = current_app.extensions["bot.pipeline"].handle(message)
-        return _twiml(list(turn.replies))
+        handled = current_app.extensions["bot.pipeline"].handle(message)
+        return _twiml(list(handled.replies))
     except Exception:
         salt = current_app.config["BOT_LOG_SALT"] or current_app.config["TWILIO_AUTH_TOKEN"]
         log.exception(

@@ -1,30 +1,129 @@
-"""The pipeline keeps each sender's state between messages and deletes it on request."""
+"""The pipeline: state per sender, one reply per message id, forget-me, and no crash when the
+memory fails."""
 
 from __future__ import annotations
 
+import logging
+import random
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
 from engine import Engine, Message
-from memory import MemoryStore
-from pipeline import Pipeline
+from memory import MemoryStore, SqliteStore, StoreUnavailable
+from pipeline import BUSY, DEGRADED, Pipeline
 from rules import load_rules
 
 
-def message(sender: str, body: str) -> Message:
-    return Message("test", sender, body=body)
+def message(sender: str, body: str, message_id: str = "") -> Message:
+    return Message("test", sender, body=body, message_id=message_id)
 
 
-def test_state_is_kept_per_sender():
-    pipeline = Pipeline(Engine(load_rules()), MemoryStore())
+@pytest.fixture
+def store(tmp_path):
+    opened = SqliteStore(tmp_path / "bot.db")
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def pipeline(store):
+    return Pipeline(Engine(load_rules()), store)
+
+
+def test_state_is_kept_per_sender(pipeline):
     pipeline.handle(message("a", "my name is Ana"))
     pipeline.handle(message("b", "my name is Bo"))
     assert pipeline.handle(message("a", "whats my name")).replies[0].text == "Your name is Ana 😊"
     assert pipeline.store.load("b").variables == {"name": "Bo"}
 
 
-def test_forget_me_deletes_the_stored_state():
+def test_each_exchange_is_kept_in_the_history(pipeline):
+    pipeline.handle(message("a", "tell me a joke", "SM1"))
+    pipeline.handle(message("a", "blorp fizzle", "SM2"))
+    [joke, nonsense] = pipeline.store.history("a")
+    assert (joke.message_id, joke.text, joke.intent) == ("SM1", "tell me a joke", "joke")
+    assert (nonsense.intent, nonsense.channel) == (None, "test")
+
+
+def test_a_redelivered_message_gets_the_first_reply_and_no_second_turn(pipeline):
+    first = pipeline.handle(message("a", "tell me a joke", "SM1"))
+    again = [pipeline.handle(message("a", "tell me a joke", "SM1")) for _ in range(5)]
+    assert first.outcome == "answered"
+    assert {h.outcome for h in again} == {"duplicate"}
+    assert {h.replies for h in again} == {first.replies}
+    assert pipeline.store.load("a").turns == 1
+    assert len(pipeline.store.history("a")) == 1
+
+
+def test_the_same_message_ten_times_at_once_is_answered_once(store):
+    # Jokes are picked at random, so a second run of the engine would likely differ.
+    pipeline = Pipeline(Engine(load_rules(), rng=random.Random()), store)
+    with ThreadPoolExecutor(10) as pool:
+        results = list(pool.map(lambda _: pipeline.handle(message("a", "joke", "SM7")), range(10)))
+    assert sorted(h.outcome for h in results) == ["answered"] + ["duplicate"] * 9
+    assert len({h.replies for h in results}) == 1
+    assert store.load("a").turns == 1
+
+
+def test_forget_me_deletes_state_history_and_records(pipeline):
+    pipeline.handle(message("a", "call me Jo", "SM1"))
+    pipeline.handle(message("b", "call me Bo", "SM2"))
+    handled = pipeline.handle(message("a", "delete my data", "SM3"))
+    assert handled.outcome == "forgotten"
+    assert "forgotten" in handled.replies[0].text.lower() or "deleted" in handled.replies[0].text
+    assert pipeline.store.load("a").variables == {}
+    assert pipeline.store.history("a") == []
+    assert pipeline.store.recorded("a", "SM1") is None
+    assert pipeline.store.load("b").variables == {"name": "Bo"}
+
+
+class BrokenStore(MemoryStore):
+    """A real store whose server has gone away after start-up."""
+
+    def load(self, sender):
+        raise StoreUnavailable("Redis redis://127.0.0.1:1/0: load the state: ConnectionError")
+
+
+def test_a_failing_store_gets_the_degraded_reply_and_a_log_line(caplog):
+    pipeline = Pipeline(Engine(load_rules()), BrokenStore())
+    with caplog.at_level(logging.ERROR, logger="bot.pipeline"):
+        handled = pipeline.handle(message("whatsapp:+14155550123", "hi", "SM9"))
+    assert (handled.outcome, handled.replies[0].text) == ("degraded", DEGRADED)
+    assert "SM9" in caplog.text
+    assert "load the state: ConnectionError" in caplog.text
+
+
+def test_a_message_behind_a_stuck_one_gets_the_busy_reply():
     store = MemoryStore()
+    store.lock_wait = 0.1
     pipeline = Pipeline(Engine(load_rules()), store)
-    pipeline.handle(message("a", "call me Jo"))
-    assert "a" in store
-    turn = pipeline.handle(message("a", "delete my data"))
-    assert turn.forget
-    assert "a" not in store
+    with store.lock("a"):
+        handled = pipeline.handle(message("a", "hi", "SM1"))
+    assert (handled.outcome, handled.replies[0].text) == ("busy", BUSY)
+    # Not recorded: the same message sent again later is answered normally.
+    assert pipeline.handle(message("a", "hi", "SM1")).outcome == "answered"
+
+
+def test_the_retention_purge_runs_once_an_hour_in_the_background(tmp_path):
+    now = [1_800_000_000.0]
+    purged = threading.Event()
+    calls = []
+
+    class CountingStore(MemoryStore):
+        def purge(self):
+            calls.append(now[0])
+            purged.set()
+            return super().purge()
+
+    pipeline = Pipeline(Engine(load_rules()), CountingStore(), clock=lambda: now[0])
+    pipeline.handle(message("a", "hi"))
+    assert purged.wait(5)
+    purged.clear()
+    now[0] += 1800
+    pipeline.handle(message("a", "hi"))
+    now[0] += 1801
+    pipeline.handle(message("a", "hi"))
+    assert purged.wait(5)
+    assert calls == [1_800_000_000.0, 1_800_003_601.0]

@@ -34,7 +34,9 @@ def test_chat_stops_at_quit_and_keeps_state_per_sender(app):
 
 
 def test_chat_works_without_twilio_credentials():
-    runner = create_app({"TWILIO_AUTH_TOKEN": "", "TWILIO_ACCOUNT_SID": ""}).test_cli_runner()
+    runner = create_app(
+        {"TWILIO_AUTH_TOKEN": "", "TWILIO_ACCOUNT_SID": "", "BOT_STORE_URL": "memory://"}
+    ).test_cli_runner()
     result = runner.invoke(args=["chat"], input="thanks\n")
     assert result.exit_code == 0
     assert result.output.startswith("bot> ")

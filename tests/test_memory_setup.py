@@ -1,0 +1,220 @@
+"""Choosing and opening the store: the URL, start-up errors, /health, and a store that fails
+while the bot runs (Redis refused, Redis silent, SQLite locked)."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import sqlite3
+import subprocess
+import threading
+import time
+
+import pytest
+
+from bot import create_app
+from config import DEFAULTS, ConfigError
+from memory import SqliteStore, open_store
+from memory.sqlite_store import SCHEMA_VERSION
+from pipeline import DEGRADED
+from tests.conftest import base_settings, post_whatsapp, reply_text, unavailable
+
+
+def test_the_default_store_is_a_sqlite_file_created_on_first_run(tmp_path):
+    assert DEFAULTS["BOT_STORE_URL"] == "sqlite:///instance/bot.db"
+    store = open_store(DEFAULTS["BOT_STORE_URL"], tmp_path, 30)
+    assert (tmp_path / "instance" / "bot.db").is_file()
+    assert store.url == "sqlite:///instance/bot.db"
+
+
+def test_four_slashes_name_an_absolute_path(tmp_path):
+    store = open_store(f"sqlite:///{tmp_path}/data/bot.db", tmp_path / "elsewhere", 30)
+    assert store.path == tmp_path / "data" / "bot.db"
+    assert store.path.is_file()
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("nonsense", "use sqlite:///path/to/bot.db, redis://host:port/db"),
+        ("mysql://db.example.com/bot", "use sqlite:///path/to/bot.db"),
+        ("sqlite://", "name the database file"),
+        ("sqlite://host/bot.db", "write sqlite:///relative/path.db"),
+        ("sqlite:///:memory:", "use memory:// in tests"),
+        ("redis://localhost:port/0", "not a Redis URL"),
+        ("redis://localhost:6379/zero", "must be a number, not 'zero'"),
+        ("memory://somewhere", "memory:// takes no host or path"),
+    ],
+)
+def test_an_unusable_url_stops_start_up_naming_the_setting(url, reason):
+    with pytest.raises(ConfigError) as raised:
+        create_app(base_settings(BOT_STORE_URL=url))
+    assert str(raised.value).startswith(f"BOT_STORE_URL={url!r}: ")
+    assert reason in str(raised.value)
+
+
+def test_an_unwritable_path_stops_start_up(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(ConfigError, match="cannot create the folder"):
+        create_app(base_settings(BOT_STORE_URL=f"sqlite:///{blocker}/bot.db"))
+    (tmp_path / "a-folder.db").mkdir()
+    with pytest.raises(ConfigError, match="unable to open database file"):
+        create_app(base_settings(BOT_STORE_URL=f"sqlite:///{tmp_path}/a-folder.db"))
+
+
+def test_a_file_that_is_not_a_database_stops_start_up(tmp_path):
+    (tmp_path / "notes.db").write_text("these are my notes, not a database" * 100)
+    with pytest.raises(ConfigError, match="file is not a database"):
+        create_app(base_settings(BOT_STORE_URL=f"sqlite:///{tmp_path}/notes.db"))
+
+
+def test_a_password_never_shows(tmp_path):
+    with pytest.raises(ConfigError) as raised:
+        create_app(base_settings(BOT_STORE_URL="redis://:hunter2@localhost:6379/x"))
+    assert "hunter2" not in str(raised.value)
+    assert "redis://:***@localhost:6379/x" in str(raised.value)
+
+
+def test_the_schema_is_created_and_versioned(tmp_path):
+    path = tmp_path / "bot.db"
+    SqliteStore(path).close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+    assert {"conversations", "history", "replies", "locks"} <= tables
+    SqliteStore(path).close()  # opening again migrates nothing and loses nothing
+
+
+def test_a_database_from_a_newer_bot_is_refused(tmp_path):
+    path = tmp_path / "bot.db"
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(ConfigError, match="newer than this bot's"):
+        create_app(base_settings(BOT_STORE_URL=f"sqlite:///{path}"))
+
+
+def test_health_reports_the_store(tmp_path):
+    url = f"sqlite:///{tmp_path}/bot.db"
+    response = create_app(base_settings(BOT_STORE_URL=url)).test_client().get("/health")
+    assert response.status_code == 200
+    assert response.json["store"] == {"url": url, "ok": True}
+
+
+def test_health_reports_a_redis_store(redis_url):
+    response = create_app(base_settings(BOT_STORE_URL=redis_url)).test_client().get("/health")
+    assert response.status_code == 200
+    assert response.json["store"] == {"url": redis_url, "ok": True}
+
+
+# -- a store that fails while the bot runs ---------------------------------------------------
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def silent_port():
+    """A TCP port that accepts connections and never says a word."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept():
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join(2)
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+def assert_degraded_but_answering(client, caplog, failure: str) -> None:
+    started = time.monotonic()
+    response = post_whatsapp(client, "my name is Ana")
+    elapsed = time.monotonic() - started
+    assert response.status_code == 200
+    assert reply_text(response) == DEGRADED
+    assert elapsed < 2.0, f"Twilio waited {elapsed:.1f} s"
+    assert failure in caplog.text
+    health = client.get("/health")
+    assert health.status_code == 503
+    assert health.json["status"] == "unavailable"
+    assert failure in health.json["store"]["error"]
+
+
+def test_redis_refusing_connections(caplog):
+    url = f"redis://127.0.0.1:{closed_port()}/0"
+    client = create_app(base_settings(BOT_STORE_URL=url)).test_client()  # starts anyway
+    assert "the store is not answering" in caplog.text
+    assert_degraded_but_answering(client, caplog, "ConnectionError")
+
+
+def test_redis_that_accepts_but_never_answers(silent_port, caplog):
+    url = f"redis://127.0.0.1:{silent_port}/0"
+    client = create_app(base_settings(BOT_STORE_URL=url)).test_client()
+    assert_degraded_but_answering(client, caplog, "TimeoutError")
+
+
+def test_sqlite_locked_past_its_timeout(tmp_path, caplog):
+    path = tmp_path / "bot.db"
+    client = create_app(base_settings(BOT_STORE_URL=f"sqlite:///{path}")).test_client()
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another program holds the file
+    try:
+        response = post_whatsapp(client, "my name is Ana")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert response.status_code == 200
+    assert reply_text(response) == DEGRADED
+    assert "database is locked" in caplog.text
+    # Once the file is free again, the bot remembers as before.
+    post_whatsapp(client, "my name is Ana")
+    assert reply_text(post_whatsapp(client, "what is my name")) == "Your name is Ana 😊"
+
+
+def test_the_bot_recovers_when_redis_comes_back(tmp_path):
+    server = shutil.which("redis-server")
+    if server is None:
+        unavailable("redis-server is not installed")
+    port = closed_port()
+    client = create_app(base_settings(BOT_STORE_URL=f"redis://127.0.0.1:{port}/0")).test_client()
+    assert reply_text(post_whatsapp(client, "my name is Ana")) == DEGRADED
+    command = [
+        server,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ]
+    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while client.get("/health").status_code != 200:
+            assert time.monotonic() < deadline, "the bot never saw Redis come back"
+            time.sleep(0.05)
+        post_whatsapp(client, "my name is Ana")
+        assert reply_text(post_whatsapp(client, "what is my name")) == "Your name is Ana 😊"
+    finally:
+        process.terminate()
+        process.wait(10)
