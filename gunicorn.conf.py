@@ -5,20 +5,13 @@ that is of no use to anyone; a deploy, on the other hand, must let in-flight mes
 """
 
 import os
-import sys
 
-# Conversation state lives in the process until the shared store arrives (SQLite/Redis), so
-# one process serves every message and threads give it concurrency. More processes would
-# each keep their own memory: a user's answer could reach one that never asked the question.
-workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
+# Conversations live in the store (SQLite or Redis), not in the process, so any worker can
+# answer any message; a per-user lock in the store keeps one user's messages in order.
+# Processes use both cores; threads keep a worker busy while another message waits on I/O.
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
-if workers > 1:
-    print(
-        f"WARNING: WEB_CONCURRENCY={workers}: each process keeps its own conversation memory; "
-        "multi-turn questions and remembered names are not shared between them.",
-        file=sys.stderr,
-    )
 # Kill a worker silent for longer than Twilio is willing to wait.
 timeout = 15
 # On SIGTERM, give in-flight requests as long as Twilio would wait, and a little more.

@@ -3,75 +3,21 @@
 from __future__ import annotations
 
 import http.client
-import os
-import shlex
 import signal
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 import requests
 
-from config import DEFAULTS
 from tests.conftest import TOKEN, parse_twiml, signature_for, whatsapp_form
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def procfile_command(port: int) -> list[str]:
-    line = next(li for li in (ROOT / "Procfile").read_text().splitlines() if li.startswith("web:"))
-    words = shlex.split(line.removeprefix("web:"))
-    assert words[0] == "gunicorn"
-    # Same program, from this interpreter's environment; bind to loopback only for the test.
-    words = [sys.executable, "-m", "gunicorn", *words[1:]]
-    return [w.replace("$PORT", str(port)).replace("0.0.0.0:", "127.0.0.1:") for w in words]
+from tests.servers import Server
 
 
 @pytest.fixture(scope="module")
-def server():
-    port = free_port()
-    # Every setting explicit, so a developer's own .env cannot change what is tested.
-    env = {
-        **os.environ,
-        **{k: "" for k in DEFAULTS},
-        "TWILIO_AUTH_TOKEN": TOKEN,
-        "WEB_CONCURRENCY": "2",
-    }
-    process = subprocess.Popen(
-        procfile_command(port),
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(f"{base}/health", timeout=1).status_code == 200:
-                break
-        except requests.ConnectionError:
-            time.sleep(0.1)
-        if process.poll() is not None:
-            pytest.fail(f"gunicorn exited early:\n{process.stdout.read()}")
-    else:
-        process.kill()
-        pytest.fail("gunicorn did not answer /health within 30 s")
-    yield base, process
-    if process.poll() is None:
-        process.terminate()
-        process.wait(timeout=30)
+def server(tmp_path_factory):
+    running = Server(BOT_STORE_URL=f"sqlite:///{tmp_path_factory.mktemp('store')}/bot.db")
+    yield running.base, running.process
+    running.stop()
 
 
 def test_health_over_http(server):

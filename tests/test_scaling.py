@@ -1,0 +1,72 @@
+"""Memory outside the process, for real: gunicorn restarts on one SQLite file, two servers
+share one Redis, and concurrent or redelivered messages lose nothing and count once."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from memory import RedisStore, SqliteStore
+from tests.conftest import whatsapp_form
+from tests.servers import Server
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    return f"sqlite:///{tmp_path}/bot.db"
+
+
+def test_a_restart_forgets_nothing(sqlite_url, tmp_path):
+    first = Server(BOT_STORE_URL=sqlite_url, WEB_CONCURRENCY="2")
+    try:
+        assert "Ana" in first.say("my name is Ana", From="whatsapp:+15550001")
+        assert first.say("weather", From="whatsapp:+15550002") == "Which city? 🌍"
+    finally:
+        first.stop()
+    second = Server(BOT_STORE_URL=sqlite_url, WEB_CONCURRENCY="2")
+    try:
+        assert second.say("what is my name", From="whatsapp:+15550001") == "Your name is Ana 😊"
+        assert "Lisbon" in second.say("Lisbon", From="whatsapp:+15550002")
+    finally:
+        second.stop()
+
+
+def test_the_same_request_ten_times_at_once_counts_once(sqlite_url, tmp_path):
+    server = Server(BOT_STORE_URL=sqlite_url, WEB_CONCURRENCY="2")
+    form = whatsapp_form("tell me a joke", From="whatsapp:+15550003")
+    try:
+        with ThreadPoolExecutor(10) as pool:
+            replies = list(pool.map(lambda _: server.post(form), range(10)))
+    finally:
+        server.stop()
+    assert len(set(replies)) == 1
+    store = SqliteStore(tmp_path / "bot.db")
+    assert store.load("whatsapp:+15550003").turns == 1
+    assert [e.message_id for e in store.history("whatsapp:+15550003")] == [form["MessageSid"]]
+    store.close()
+
+
+def test_two_servers_sharing_redis_hold_one_conversation(redis_url):
+    one = Server(BOT_STORE_URL=redis_url, WEB_CONCURRENCY="1")
+    two = Server(BOT_STORE_URL=redis_url, WEB_CONCURRENCY="1")
+    sender = {"From": "whatsapp:+15550004"}
+    try:
+        assert one.say("weather", **sender) == "Which city? 🌍"
+        assert "Lisbon" in two.say("Lisbon", **sender)
+        two.say("my name is Ana", **sender)
+        assert one.say("what is my name", **sender) == "Your name is Ana 😊"
+
+        # 20 messages at once, spread over both servers: every turn is counted.
+        crowd = {"From": "whatsapp:+15550005"}
+        servers = [one, two] * 10
+        with ThreadPoolExecutor(20) as pool:
+            replies = list(pool.map(lambda s: s.say("hello", **crowd), servers))
+        assert all(replies)
+    finally:
+        one.stop()
+        two.stop()
+    store = RedisStore(redis_url)
+    assert store.load(crowd["From"]).turns == 20
+    assert len(store.history(crowd["From"])) == 20
+    store.close()
