@@ -1,27 +1,32 @@
-"""Measure one message's cost in-process: the engine alone, and the whole signed webhook.
+"""Measure one message's cost in-process: the engine alone, and the whole signed webhook
+with each store (memory, a SQLite file, the local Redis when it answers).
 
 Prints JSON: median and p99 in microseconds for each, over distinct signed requests
-(fresh MessageSid each) through Flask's test client. No network: this is the app's own cost.
-Run with `make bench`.
+(fresh MessageSid each) through Flask's test client. No HTTP: this is the app's own cost,
+plus the store's. Run with `make bench`.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import redis
 from twilio.request_validator import RequestValidator
 
 from bot import create_app
 from engine import ConversationState, Message
 
 TOKEN = "bench-token"  # noqa: S105 -- a throwaway token for signing bench requests
+REDIS_URL = os.environ.get("BOT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 TEXTS = ["hi", "what can you do", "thanks a lot!", "bye 👋", "book me a taxi", "HELLO there"]
 
 
@@ -64,15 +69,35 @@ def bench_webhook(app, rounds: int) -> dict[str, float]:
     return percentiles(samples)
 
 
+def app_with(store_url: str):
+    settings = {"TWILIO_AUTH_TOKEN": TOKEN, "BOT_LOG_LEVEL": "WARNING", "BOT_STORE_URL": store_url}
+    return create_app(settings)
+
+
+def redis_answers() -> bool:
+    client = redis.Redis.from_url(REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+    try:
+        client.flushdb()
+        return True
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
+
+
 def main() -> None:
-    app = create_app({"TWILIO_AUTH_TOKEN": TOKEN, "BOT_LOG_LEVEL": "WARNING"})
-    engine = app.extensions["bot.pipeline"].engine
+    engine = app_with("memory://").extensions["bot.pipeline"].engine
     bench_engine(engine, 2000)  # warm caches
-    result = {
-        "engine_respond": bench_engine(engine, 20_000),
-        "webhook_in_process": bench_webhook(app, 5_000),
-        "python": sys.version.split()[0],
-    }
+    result = {"engine_respond": bench_engine(engine, 20_000)}
+    with tempfile.TemporaryDirectory() as folder:
+        stores = {"memory": "memory://", "sqlite": f"sqlite:///{folder}/bench.db"}
+        if redis_answers():
+            stores["redis"] = REDIS_URL
+        for name, url in stores.items():
+            result[f"webhook_in_process_{name}"] = bench_webhook(app_with(url), 5_000)
+    if "redis" in stores:
+        redis_answers()  # empty the bench database again
+    result["python"] = sys.version.split()[0]
     print(json.dumps(result, indent=2))
 
 
