@@ -63,10 +63,17 @@ def test_two_servers_sharing_redis_hold_one_conversation(redis_url):
         with ThreadPoolExecutor(20) as pool:
             replies = list(pool.map(lambda s: s.say("hello", **crowd), servers))
         assert all(replies)
+
+        # One redelivered request, ten times at once, half to each server: answered once.
+        form = whatsapp_form("tell me a joke", From="whatsapp:+15550006")
+        with ThreadPoolExecutor(10) as pool:
+            jokes = list(pool.map(lambda s: s.post(form), servers[:10]))
+        assert len(set(jokes)) == 1
     finally:
         one.stop()
         two.stop()
     store = RedisStore(redis_url)
     assert store.load(crowd["From"]).turns == 20
     assert len(store.history(crowd["From"])) == 20
+    assert store.load("whatsapp:+15550006").turns == 1
     store.close()
