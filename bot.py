@@ -21,11 +21,13 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import config
 import logs
 from channels import signature, terminal, whatsapp
+from channels.followups import FollowUps
 from engine import Engine
 from memory import Store, StoreError, StoreUnavailable, open_store, shown_url
 from memory.commands import forget_command, purge_command
 from pipeline import Pipeline
 from rules import load_rules
+from skills.services import Services
 
 MAX_BODY_BYTES = 64 * 1024
 __version__ = "0.1.0"
@@ -50,9 +52,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     rules = load_rules(settings["BOT_RULES"])
     zone = ZoneInfo(settings["BOT_TIMEZONE"])
-    engine = Engine(rules, clock=lambda: datetime.now(zone))
+    services = None if settings["BOT_OFFLINE"] else Services.from_settings(settings)
+    engine = Engine(rules, clock=lambda: datetime.now(zone), services=services)
     store = _open_store(app)
     app.extensions["bot.pipeline"] = Pipeline(engine, store)
+    app.extensions["bot.followups"] = FollowUps.from_settings(settings)
     log.info("loaded %d intents from %s", len(rules.intents), settings["BOT_RULES"])
 
     proxies = settings["BOT_TRUSTED_PROXIES"]

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rules import DEMO_RULES
+from skills.services import UPSTREAM_URLS
 
 DEFAULTS: dict[str, Any] = {
     "TWILIO_ACCOUNT_SID": "",
@@ -25,6 +26,11 @@ DEFAULTS: dict[str, Any] = {
     "BOT_TIMEZONE": "UTC",
     "BOT_STORE_URL": "sqlite:///instance/bot.db",
     "BOT_RETENTION_DAYS": 30,
+    "BOT_REPLY_BUDGET": 3.0,
+    "BOT_OFFLINE": False,
+    "BOT_ALLOW_PRIVATE_URLS": False,
+    "TWILIO_API_URL": "https://api.twilio.com",
+    **UPSTREAM_URLS,
 }
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -65,6 +71,28 @@ def _public_url(name: str, raw: str) -> str:
     return value
 
 
+def _base_url(name: str, raw: str) -> str:
+    value = raw.strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(
+            f"{name}={raw!r}: use an http(s) base URL such as https://api.example.com"
+        )
+    return value
+
+
+def _budget(name: str, raw: str) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < 15:
+        raise ConfigError(
+            f"{name}={raw!r}: use seconds above 0 and under 15 (Twilio waits 15 s), such as 3"
+        )
+    return value
+
+
 def _timezone(name: str, raw: str) -> str:
     value = raw.strip()
     try:
@@ -80,6 +108,11 @@ _PARSERS = {
     "BOT_PUBLIC_URL": _public_url,
     "BOT_TIMEZONE": _timezone,
     "BOT_RETENTION_DAYS": _whole_number,
+    "BOT_REPLY_BUDGET": _budget,
+    "BOT_OFFLINE": _boolean,
+    "BOT_ALLOW_PRIVATE_URLS": _boolean,
+    "TWILIO_API_URL": _base_url,
+    **dict.fromkeys(UPSTREAM_URLS, _base_url),
 }
 
 

@@ -3,22 +3,32 @@ load the state, run the engine, and keep the state, history and reply in one com
 
 Every channel calls `Pipeline.handle`, so WhatsApp, the terminal and the web chat share one
 engine and one memory. When the memory fails, the user still gets a friendly sentence.
+
+With a reply `budget`, the work runs on this process's thread pool and `handle` waits at
+most that long: a slow skill then gets "one moment…" at once, and its answer goes to the
+channel's `later` callback when it is ready (a Twilio REST message, a WebSocket frame).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 from engine import Engine, Message, Reply, Turn
 from memory import Exchange, Store, StoreBusy, StoreUnavailable
 
 log = logging.getLogger("bot.pipeline")
 
+APOLOGY = "Sorry, something went wrong on my side. 🙏 Please try again in a minute."
 DEGRADED = "I can't reach my memory right now 🧠 Please try again in a minute."
+ONE_MOMENT = "One moment… ⏳ I'm still working on that and will send the answer shortly."
+TOO_SLOW = "Sorry, that is taking too long right now. 🐢 Please try again in a minute."
+WORKERS = 16  # threads per process running messages with a reply budget
 BUSY = "I'm still answering your previous message ⏳ Please send this one again in a moment."
 PURGE_EVERY = 3600.0  # seconds between retention purges in one process
 MAX_KEPT_TEXT = 2000  # characters of a message kept in the history
@@ -27,12 +37,26 @@ MAX_KEPT_TEXT = 2000  # characters of a message kept in the history
 @dataclass(frozen=True)
 class Handled:
     """What became of a message: the replies to send, and an `outcome` for logs and metrics:
-    answered, duplicate (a redelivery, answered from its record), forgotten, busy or
-    degraded. `turn` is the engine's turn when the engine ran."""
+    answered, duplicate (a redelivery, answered from its record), forgotten, busy, degraded,
+    failed (the engine raised), deferred (the answer follows later) or too_slow (it missed
+    the budget and cannot follow). `turn` is the engine's turn when the engine ran."""
 
     replies: tuple[Reply, ...]
     outcome: str
     turn: Turn | None = None
+
+
+Later = Callable[[Message, Handled], None]
+
+
+@dataclass
+class _Job:
+    """One message on the pool: its result, and whether the caller stopped waiting for it."""
+
+    done: threading.Event = field(default_factory=threading.Event)
+    guard: threading.Lock = field(default_factory=threading.Lock)
+    result: Handled | None = None
+    late: bool = False
 
 
 class Pipeline:
@@ -44,8 +68,61 @@ class Pipeline:
         self._clock = clock
         self._next_purge = 0.0
         self._purging = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_pid = 0
+        self._pool_lock = threading.Lock()
 
-    def handle(self, message: Message) -> Handled:
+    def handle(
+        self, message: Message, budget: float | None = None, later: Later | None = None
+    ) -> Handled:
+        """Answer `message`. With a `budget` (seconds), answer within it: "one moment" when
+        the work is not done and `later` can deliver the result, else an apology."""
+        if budget is None:
+            return self._handle(message)
+        job = _Job()
+        self._executor().submit(self._run, message, job, later)
+        if job.done.wait(budget):
+            return job.result
+        with job.guard:
+            if job.result is not None:
+                return job.result
+            job.late = True
+        log.warning("message %s missed the %g s reply budget", message.message_id, budget)
+        if later is None:
+            return Handled((Reply(TOO_SLOW),), "too_slow")
+        return Handled((Reply(ONE_MOMENT),), "deferred")
+
+    def _executor(self) -> ThreadPoolExecutor:
+        """This process's pool, created after any fork (a parent's threads are not ours)."""
+        with self._pool_lock:
+            if self._pool is None or self._pool_pid != os.getpid():
+                self._pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="message")
+                self._pool_pid = os.getpid()
+            return self._pool
+
+    def _run(self, message: Message, job: _Job, later: Later | None) -> None:
+        try:
+            handled = self._handle(message)
+        except Exception:
+            log.exception("failed to answer message %s", message.message_id)
+            handled = Handled((Reply(APOLOGY),), "failed")
+        with job.guard:
+            job.result = handled
+            late = job.late
+            job.done.set()
+        if not late:
+            return
+        if later is None:
+            log.warning(
+                "message %s: its late answer had no way to reach the user", message.message_id
+            )
+            return
+        try:
+            later(message, handled)
+        except Exception:
+            log.exception("delivering the late answer to message %s failed", message.message_id)
+
+    def _handle(self, message: Message) -> Handled:
         try:
             with self.store.lock(message.sender):
                 handled = self._handle_locked(message)

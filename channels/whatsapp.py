@@ -17,11 +17,11 @@ from channels import twiml
 from channels.signature import refusal
 from engine import Button, Location, Media, Message, Reply
 from logs import sender_hash
+from pipeline import APOLOGY
 
 log = logging.getLogger("bot.whatsapp")
 bp = Blueprint("whatsapp", __name__)
 
-APOLOGY = "Sorry, something went wrong on my side. 🙏 Please try again in a minute."
 # WhatsApp carries one media item a message; Twilio documents up to 10 for MMS.
 MAX_MEDIA = 10
 TWIML_MIMETYPE = "text/xml"
@@ -111,7 +111,10 @@ def webhook() -> Response:
         )
     message = parse_form(form)
     try:
-        handled = current_app.extensions["bot.pipeline"].handle(message)
+        followups = current_app.extensions.get("bot.followups")
+        later = followups.deliver if followups is not None and message.recipient else None
+        budget = current_app.config["BOT_REPLY_BUDGET"]
+        handled = current_app.extensions["bot.pipeline"].handle(message, budget, later)
         return _twiml(list(handled.replies))
     except Exception:
         salt = current_app.config["BOT_LOG_SALT"] or current_app.config["TWILIO_AUTH_TOKEN"]

@@ -15,7 +15,7 @@ from typing import Any
 
 from engine.matcher import Matcher, Understanding
 from engine.message import Message, Reply
-from engine.slots import CURRENCY_NAMES, ISO_CODES, NUMBER_WORDS, parse_number
+from engine.slots import CURRENCY_NAMES, ISO_CODES, NUMBER_WORDS, find_link, parse_number
 from engine.state import ConversationState, Pending
 from engine.vocabulary import vocabulary
 from nlp import fold, tokenize
@@ -48,6 +48,7 @@ class Engine:
         rng: random.Random | None = None,
         clock: Callable[[], datetime] | None = None,
         actions: Mapping[str, Callable[[ActionContext], Outcome]] | None = None,
+        services: Any = None,
     ) -> None:
         self.rules = rules
         self.settings = rules.settings
@@ -64,6 +65,7 @@ class Engine:
         if actions is None:
             actions = {name: entry.function for name, entry in registry().items()}
         self._actions = actions
+        self._services = services  # the skills' API clients; None: offline answers
         self._by_name = {fold(i.name): i for i in rules.intents}
         self._cancel = {" ".join(tokenize(w)) for w in self.settings.cancel}
         self._affirm = {" ".join(tokenize(w)) for w in self.settings.affirm}
@@ -99,6 +101,9 @@ class Engine:
             return self._menu_choice(state, message, choice)
         if message.location is not None and not message.text.strip():
             return self._location(state, message)
+        link = find_link(message.text) if self.settings.link_intent else None
+        if link is not None:
+            return self._link(state, message, link)
         settings = self.settings
         if understanding.intent is not None and understanding.confidence >= settings.threshold:
             intent = self.rules.intent(understanding.intent)
@@ -201,6 +206,14 @@ class Engine:
             Understanding(intent.name, 1.0, slots, matched="location"),
         )
 
+    def _link(self, state: ConversationState, message: Message, link: str) -> Turn:
+        """A message holding a URL goes to the link intent, its first url slot filled."""
+        intent = self.rules.intent(self.settings.link_intent)
+        url_slots = [s.name for s in intent.slots if s.type == "url"]
+        slots = {url_slots[0]: link} if url_slots else {}
+        understanding = Understanding(intent.name, 1.0, slots, matched="link")
+        return self._start(state, message, intent, slots, understanding)
+
     def _start(
         self,
         state: ConversationState,
@@ -230,7 +243,9 @@ class Engine:
     ) -> Turn:
         outcome = Outcome()
         if intent.action:
-            context = ActionContext(message, slots, state.variables, self._clock(), self._rng)
+            context = ActionContext(
+                message, slots, state.variables, self._clock(), self._rng, self._services
+            )
             outcome = self._actions[intent.action](context)
         if outcome.forget:
             fresh = ConversationState(last_intent=intent.name)

@@ -113,3 +113,12 @@ def find_all(
         found.append((value, i, i + used))
         i += used
     return found
+
+
+_LINK = re.compile(r"\bhttps?://[^\s<>\"']+", re.IGNORECASE)
+
+
+def find_link(text: str) -> str | None:
+    """The first http(s) URL in `text`, without the punctuation that often follows one."""
+    found = _LINK.search(text)
+    return found[0].rstrip(".,;:!?)]}»”’") if found else None

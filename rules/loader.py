@@ -50,7 +50,8 @@ _RESPONSE_SETTINGS = {
 }  # fmt: skip
 _LIST_SETTINGS = {"cancel", "affirm", "menu"}
 _SETTINGS = _RESPONSE_SETTINGS | _LIST_SETTINGS | {
-    "substitutions", "synonyms", "threshold", "suggest_threshold", "location_intent"
+    "substitutions", "synonyms", "threshold", "suggest_threshold", "location_intent",
+    "link_intent"
 }  # fmt: skip
 # Variables every template may use, and those only some settings' templates may use.
 BUILTIN_VARIABLES = frozenset({"profile_name", "menu"})
@@ -470,7 +471,7 @@ class _FileReader:
                 }
             elif key == "synonyms":
                 result[key] = self.read_synonyms(value, what)
-            elif key == "location_intent":
+            elif key in {"location_intent", "link_intent"}:
                 result[key] = name = str(value.value)
                 self.check_later(value, _needs_intent(name, what))
             else:

@@ -118,6 +118,7 @@ class Settings:
         ),
     )
     location_intent: str = ""
+    link_intent: str = ""
     substitutions: dict[str, str] = field(default_factory=dict)
     synonyms: dict[str, str] = field(default_factory=dict)
     cancel: tuple[str, ...] = ("cancel", "stop", "never mind", "nevermind", "forget it")

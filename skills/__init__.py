@@ -2,8 +2,9 @@
 
 An action gets the message, the filled slots and the user's memory, and returns an
 `Outcome`: variables for the intent's response templates, media to send, and whether to
-forget the user. `skills.offline` holds the answers that need no network; Part 4 adds the
-ones that call third-party APIs, which fall back to these.
+forget the user. `skills.live` calls third-party APIs (one module per API) and falls back
+to `skills.offline`, the answers that need no network, when an API fails or no
+`services` are given.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # engine imports skills; the type alone is needed here
+if TYPE_CHECKING:  # engine imports skills; the types alone are needed here
     from engine.message import Message
+    from skills.services import Services
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class ActionContext:
     memory: Mapping[str, str]
     now: datetime
     rng: random.Random
+    services: Services | None = None  # the API clients; None in tests that want no network
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ def action(name: str, outputs: tuple[str, ...] = ()) -> Callable[[Action], Actio
 
 
 def registry() -> dict[str, Registered]:
-    from skills import offline  # noqa: F401 -- registers the shipped actions
+    from skills import live, offline  # noqa: F401 -- registers the shipped actions
 
     return dict(_REGISTRY)
 

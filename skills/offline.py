@@ -1,6 +1,7 @@
 """Answers that need no network, from small lists shipped in `skills/data/`.
 
-They are the demo bot's answers until the live skills exist, and stay as their fallback.
+`skills.live` answers with these when an API fails, or when the engine has no services
+(tests, `python -m rules`). `time` and `forget_me` need nothing else and are registered here.
 """
 
 from __future__ import annotations
@@ -22,29 +23,24 @@ def _data(name: str) -> Any:
     return yaml.safe_load((DATA / name).read_text(encoding="utf-8"))
 
 
-@action("quote", outputs=("quote", "author"))
 def offline_quote(context: ActionContext) -> Outcome:
     entry = context.rng.choice(_data("quotes.yml"))
     return Outcome({"quote": entry["q"], "author": entry["a"]})
 
 
-@action("joke", outputs=("setup", "punchline"))
 def offline_joke(context: ActionContext) -> Outcome:
     entry = context.rng.choice(_data("jokes.yml"))
     return Outcome({"setup": entry["setup"], "punchline": entry["punchline"]})
 
 
-@action("dog")
 def offline_dog(context: ActionContext) -> Outcome:
     return Outcome(media=(context.rng.choice(_data("pictures.yml")["dog"]),))
 
 
-@action("cat")
 def offline_cat(context: ActionContext) -> Outcome:
     return Outcome(media=(context.rng.choice(_data("pictures.yml")["cat"]),))
 
 
-@action("weather", outputs=("report",))
 def offline_weather(context: ActionContext) -> Outcome:
     city = str(context.slots.get("city", "")) or "there"
     return Outcome(
@@ -54,7 +50,6 @@ def offline_weather(context: ActionContext) -> Outcome:
     )
 
 
-@action("wiki", outputs=("summary", "link"))
 def offline_wiki(context: ActionContext) -> Outcome:
     topic = str(context.slots.get("topic", ""))
     title = quote(topic.strip().replace(" ", "_"))
@@ -73,7 +68,6 @@ def format_amount(value: float) -> str:
     return f"{value:,.2f}"
 
 
-@action("currency", outputs=("result", "rate", "note"))
 def offline_currency(context: ActionContext) -> Outcome:
     table = _data("rates.yml")
     rates = table["rates"]

@@ -40,6 +40,8 @@ def base_settings(**overrides) -> dict:
         "TWILIO_AUTH_TOKEN": TOKEN,
         "TWILIO_ACCOUNT_SID": ACCOUNT,
         "BOT_STORE_URL": "memory://",
+        # Skills answer from their bundled data unless a test aims them at a local server.
+        "BOT_OFFLINE": "true",
         **overrides,
     }
 

@@ -56,6 +56,7 @@ def test_environment_is_read_by_create_app_and_wins_over_dotenv(tmp_path, monkey
     monkeypatch.setenv("BOT_TRUSTED_PROXIES", "1")
     monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
     monkeypatch.setenv("BOT_STORE_URL", "memory://")
+    monkeypatch.setenv("BOT_OFFLINE", "true")
     app = create_app()
     assert app.config["TWILIO_AUTH_TOKEN"] == "from-dotenv"
     assert app.config["BOT_TRUSTED_PROXIES"] == 1
@@ -74,6 +75,11 @@ def test_importing_the_app_reads_no_environment(monkeypatch):
 
 def test_time_skill_answers_in_the_configured_zone():
     runner = create_app(
-        {"TWILIO_AUTH_TOKEN": "t", "BOT_TIMEZONE": "Asia/Kolkata", "BOT_STORE_URL": "memory://"}
+        {
+            "TWILIO_AUTH_TOKEN": "t",
+            "BOT_TIMEZONE": "Asia/Kolkata",
+            "BOT_STORE_URL": "memory://",
+            "BOT_OFFLINE": "true",
+        }
     ).test_cli_runner()
     assert "(IST)" in runner.invoke(args=["chat"], input="what time is it\n").output

@@ -150,7 +150,14 @@ def test_bad_rules_stop_start_up(tmp_path):
 
     path = write(tmp_path, "r.yml", GOOD.replace("name: greet", "name: 9x"))
     with pytest.raises(RuleError, match=r"r\.yml:2: intent needs a 'name'"):
-        create_app({"BOT_RULES": str(path), "TWILIO_AUTH_TOKEN": "t", "BOT_STORE_URL": "memory://"})
+        create_app(
+            {
+                "BOT_RULES": str(path),
+                "TWILIO_AUTH_TOKEN": "t",
+                "BOT_STORE_URL": "memory://",
+                "BOT_OFFLINE": "true",
+            }
+        )
 
 
 def test_yes_and_no_stay_words(tmp_path):

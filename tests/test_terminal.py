@@ -35,7 +35,12 @@ def test_chat_stops_at_quit_and_keeps_state_per_sender(app):
 
 def test_chat_works_without_twilio_credentials():
     runner = create_app(
-        {"TWILIO_AUTH_TOKEN": "", "TWILIO_ACCOUNT_SID": "", "BOT_STORE_URL": "memory://"}
+        {
+            "TWILIO_AUTH_TOKEN": "",
+            "TWILIO_ACCOUNT_SID": "",
+            "BOT_STORE_URL": "memory://",
+            "BOT_OFFLINE": "true",
+        }
     ).test_cli_runner()
     result = runner.invoke(args=["chat"], input="thanks\n")
     assert result.exit_code == 0

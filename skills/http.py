@@ -1,0 +1,111 @@
+"""The one HTTP client the skills share: timeouts, bounded retries, a User-Agent naming the
+bot, a cap on the bytes read, and every failure turned into an `UpstreamError`.
+
+A skill never sees a `requests` exception: it gets domain values or an `UpstreamError` whose
+`problem` says what went wrong (for the log), and answers the user politely.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+USER_AGENT = "whatsapp-rule-bot/0.2 (+https://github.com/; a WhatsApp chatbot)"
+TIMEOUT = (3.05, 5.0)  # seconds to connect, and to wait for each piece of the answer
+DEADLINE = 8.0  # seconds for a whole answer, however slowly it trickles in
+MAX_JSON_BYTES = 512 * 1024
+
+
+class UpstreamError(Exception):
+    """A third-party API failed; `problem` says how, `status` is the HTTP status if any."""
+
+    def __init__(self, service: str, problem: str, status: int | None = None) -> None:
+        super().__init__(f"{service}: {problem}")
+        self.service = service
+        self.problem = problem
+        self.status = status
+
+
+def retry_policy() -> Retry:
+    """Retry idempotent GETs on connection failures and gateway errors, twice, quickly. A
+    read timeout is not retried: an upstream that hangs once will hang again."""
+    return Retry(
+        total=2,
+        connect=2,
+        read=0,
+        status=2,
+        backoff_factor=0.2,
+        backoff_max=1.0,
+        status_forcelist=(429, 500, 502, 503, 504),
+        allowed_methods=frozenset({"GET", "HEAD"}),
+        respect_retry_after_header=False,
+        raise_on_status=False,
+    )
+
+
+def make_session() -> requests.Session:
+    session = requests.Session()
+    adapter = HTTPAdapter(max_retries=retry_policy(), pool_maxsize=16)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = USER_AGENT
+    return session
+
+
+def read_capped(response: requests.Response, limit: int, service: str) -> bytes:
+    """The body, at most `limit` bytes and within `DEADLINE` seconds, or `UpstreamError`."""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise UpstreamError(service, f"answer of {declared} bytes is over the {limit} cap")
+    started = time.monotonic()
+    chunks, size = [], 0
+    try:
+        for chunk in response.iter_content(16 * 1024):
+            size += len(chunk)
+            if size > limit:
+                raise UpstreamError(service, f"answer over the {limit}-byte cap")
+            if time.monotonic() - started > DEADLINE:
+                raise UpstreamError(service, f"answer took over {DEADLINE:g} s")
+            chunks.append(chunk)
+    except requests.RequestException as error:
+        raise UpstreamError(service, f"reading failed: {type(error).__name__}") from None
+    finally:
+        response.close()
+    return b"".join(chunks)
+
+
+class Upstream:
+    """One third-party API: its base URL (from the environment) and JSON GETs against it."""
+
+    def __init__(self, service: str, base_url: str, session: requests.Session) -> None:
+        self.service = service
+        self.base_url = base_url.rstrip("/")
+        self.session = session
+
+    def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        url = self.base_url + path
+        try:
+            response = self.session.get(url, params=params, timeout=TIMEOUT, stream=True)
+        except requests.Timeout:
+            raise UpstreamError(self.service, "timed out") from None
+        except requests.RequestException as error:
+            raise UpstreamError(self.service, f"unreachable: {type(error).__name__}") from None
+        if response.status_code != 200:
+            response.close()
+            raise UpstreamError(
+                self.service, f"HTTP {response.status_code}", status=response.status_code
+            )
+        body = read_capped(response, MAX_JSON_BYTES, self.service)
+        try:
+            return json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise UpstreamError(self.service, "answer is not JSON") from None
+
+
+def wrong_shape(service: str, what: str) -> UpstreamError:
+    return UpstreamError(service, f"answer has the wrong shape: {what}")
