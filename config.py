@@ -27,6 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "BOT_STORE_URL": "sqlite:///instance/bot.db",
     "BOT_RETENTION_DAYS": 30,
     "BOT_REPLY_BUDGET": 3.0,
+    "BOT_UPSTREAM_TIMEOUT": 5.0,
     "BOT_OFFLINE": False,
     "BOT_ALLOW_PRIVATE_URLS": False,
     "TWILIO_API_URL": "https://api.twilio.com",
@@ -81,7 +82,7 @@ def _base_url(name: str, raw: str) -> str:
     return value
 
 
-def _budget(name: str, raw: str) -> float:
+def _seconds(name: str, raw: str) -> float:
     try:
         value = float(raw.strip())
     except ValueError:
@@ -108,7 +109,8 @@ _PARSERS = {
     "BOT_PUBLIC_URL": _public_url,
     "BOT_TIMEZONE": _timezone,
     "BOT_RETENTION_DAYS": _whole_number,
-    "BOT_REPLY_BUDGET": _budget,
+    "BOT_REPLY_BUDGET": _seconds,
+    "BOT_UPSTREAM_TIMEOUT": _seconds,
     "BOT_OFFLINE": _boolean,
     "BOT_ALLOW_PRIVATE_URLS": _boolean,
     "TWILIO_API_URL": _base_url,

@@ -13,11 +13,12 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 USER_AGENT = "whatsapp-rule-bot/0.2 (+https://github.com/; a WhatsApp chatbot)"
-TIMEOUT = (3.05, 5.0)  # seconds to connect, and to wait for each piece of the answer
-DEADLINE = 8.0  # seconds for a whole answer, however slowly it trickles in
+READ_TIMEOUT = 5.0  # seconds to wait for each piece of an answer (BOT_UPSTREAM_TIMEOUT)
+CONNECT_TIMEOUT = 3.05
 MAX_JSON_BYTES = 512 * 1024
 
 
@@ -29,6 +30,15 @@ class UpstreamError(Exception):
         self.service = service
         self.problem = problem
         self.status = status
+
+
+def describe(error: requests.RequestException) -> str:
+    """What went wrong, in a few words: "timed out" or "unreachable: <kind>"."""
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    if isinstance(error, requests.Timeout) or isinstance(reason, ReadTimeoutError):
+        # With retries on, urllib3 reports a read timeout as a connection error.
+        return "timed out"
+    return f"unreachable: {type(error).__name__}"
 
 
 def retry_policy() -> Retry:
@@ -57,8 +67,14 @@ def make_session() -> requests.Session:
     return session
 
 
-def read_capped(response: requests.Response, limit: int, service: str) -> bytes:
-    """The body, at most `limit` bytes and within `DEADLINE` seconds, or `UpstreamError`."""
+def timeouts(read: float) -> tuple[float, float]:
+    """(connect, read) timeouts for requests."""
+    return min(CONNECT_TIMEOUT, read), read
+
+
+def read_capped(response: requests.Response, limit: int, service: str, deadline: float) -> bytes:
+    """The body, at most `limit` bytes and within `deadline` seconds, or `UpstreamError`
+    (a read timeout alone would let an answer trickle in forever)."""
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > limit:
         raise UpstreamError(service, f"answer of {declared} bytes is over the {limit} cap")
@@ -69,8 +85,8 @@ def read_capped(response: requests.Response, limit: int, service: str) -> bytes:
             size += len(chunk)
             if size > limit:
                 raise UpstreamError(service, f"answer over the {limit}-byte cap")
-            if time.monotonic() - started > DEADLINE:
-                raise UpstreamError(service, f"answer took over {DEADLINE:g} s")
+            if time.monotonic() - started > deadline:
+                raise UpstreamError(service, f"answer took over {deadline:g} s")
             chunks.append(chunk)
     except requests.RequestException as error:
         raise UpstreamError(service, f"reading failed: {type(error).__name__}") from None
@@ -82,25 +98,32 @@ def read_capped(response: requests.Response, limit: int, service: str) -> bytes:
 class Upstream:
     """One third-party API: its base URL (from the environment) and JSON GETs against it."""
 
-    def __init__(self, service: str, base_url: str, session: requests.Session) -> None:
+    def __init__(
+        self,
+        service: str,
+        base_url: str,
+        session: requests.Session,
+        timeout: float = READ_TIMEOUT,
+    ) -> None:
         self.service = service
         self.base_url = base_url.rstrip("/")
         self.session = session
+        self.timeout = timeout
 
     def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
         url = self.base_url + path
         try:
-            response = self.session.get(url, params=params, timeout=TIMEOUT, stream=True)
-        except requests.Timeout:
-            raise UpstreamError(self.service, "timed out") from None
+            response = self.session.get(
+                url, params=params, timeout=timeouts(self.timeout), stream=True
+            )
         except requests.RequestException as error:
-            raise UpstreamError(self.service, f"unreachable: {type(error).__name__}") from None
+            raise UpstreamError(self.service, describe(error)) from None
         if response.status_code != 200:
             response.close()
             raise UpstreamError(
                 self.service, f"HTTP {response.status_code}", status=response.status_code
             )
-        body = read_capped(response, MAX_JSON_BYTES, self.service)
+        body = read_capped(response, MAX_JSON_BYTES, self.service, self.timeout + 3)
         try:
             return json.loads(body)
         except (ValueError, UnicodeDecodeError):

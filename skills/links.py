@@ -15,7 +15,14 @@ from urllib.parse import urlsplit
 import requests
 
 from skills.guard import LOOPBACK, BlockedAddress, GuardedAdapter, Network
-from skills.http import TIMEOUT, USER_AGENT, UpstreamError, read_capped
+from skills.http import (
+    READ_TIMEOUT,
+    USER_AGENT,
+    UpstreamError,
+    describe,
+    read_capped,
+    timeouts,
+)
 
 MAX_PAGE_BYTES = 1024 * 1024
 MAX_REDIRECTS = 3
@@ -113,7 +120,13 @@ def summarise(body: str, content_type: str) -> tuple[str, str]:
 class LinkPreviewer:
     """Fetches user-sent links safely; `allowed` networks are let through (tests only)."""
 
-    def __init__(self, allow_private: bool = False, allowed: tuple[Network, ...] = ()) -> None:
+    def __init__(
+        self,
+        allow_private: bool = False,
+        allowed: tuple[Network, ...] = (),
+        timeout: float = READ_TIMEOUT,
+    ) -> None:
+        self.timeout = timeout
         self.session = requests.Session()
         adapter = GuardedAdapter(allowed=allowed or (LOOPBACK if allow_private else ()))
         self.session.mount("http://", adapter)
@@ -128,15 +141,13 @@ class LinkPreviewer:
         if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
             raise UpstreamError("link", "only http and https links can be read")
         try:
-            response = self.session.get(url, timeout=TIMEOUT, stream=True)
+            response = self.session.get(url, timeout=timeouts(self.timeout), stream=True)
         except BlockedAddress as error:
             raise UpstreamError("link", f"refused: {error}") from None
         except requests.TooManyRedirects:
             raise UpstreamError("link", f"more than {MAX_REDIRECTS} redirects") from None
-        except requests.Timeout:
-            raise UpstreamError("link", "timed out") from None
         except requests.RequestException as error:
-            raise UpstreamError("link", f"unreachable: {type(error).__name__}") from None
+            raise UpstreamError("link", describe(error)) from None
         if response.status_code != 200:
             response.close()
             raise UpstreamError("link", f"HTTP {response.status_code}", response.status_code)
@@ -145,7 +156,7 @@ class LinkPreviewer:
         if content_type not in TEXT_TYPES:
             response.close()
             raise UpstreamError("link", f"not a web page ({content_type or 'no type'})")
-        body = read_capped(response, MAX_PAGE_BYTES, "link")
+        body = read_capped(response, MAX_PAGE_BYTES, "link", self.timeout + 3)
         # requests assumes ISO-8859-1 for text without a charset; the web is UTF-8.
         charset = response.encoding if "charset=" in header.lower() else "utf-8"
         try:

@@ -43,9 +43,10 @@ class Services:
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> Services:
         session = make_session()
+        timeout = settings["BOT_UPSTREAM_TIMEOUT"]
 
         def upstream(service: str, variable: str) -> Upstream:
-            return Upstream(service, settings[variable], session)
+            return Upstream(service, settings[variable], session, timeout)
 
         return cls(
             weather=WeatherClient(
@@ -58,5 +59,5 @@ class Services:
             dogs=DogClient(upstream("dog", "DOG_API_URL")),
             cats=CatClient(upstream("cat", "CAT_API_URL")),
             rates=RatesClient(upstream("currency", "FRANKFURTER_URL")),
-            links=LinkPreviewer(allow_private=bool(settings["BOT_ALLOW_PRIVATE_URLS"])),
+            links=LinkPreviewer(bool(settings["BOT_ALLOW_PRIVATE_URLS"]), timeout=timeout),
         )

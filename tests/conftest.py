@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 import redis
 import yaml
+from pytest_httpserver import HTTPServer
 from twilio.request_validator import RequestValidator
 
 from bot import create_app
+from skills.services import UPSTREAM_URLS
 
 TOKEN = "test-auth-token-5f2c9a"
 ACCOUNT = "AC" + "1" * 32
@@ -81,6 +83,35 @@ def redis_url():
     yield REDIS_TEST_URL
     client.flushdb()
     client.close()
+
+
+@pytest.fixture(scope="session")
+def _upstream_server():
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def upstream(_upstream_server):
+    """A real HTTP server on 127.0.0.1 that plays the third-party APIs (and Twilio's REST
+    API); threaded, so one hanging answer does not hold up the others. Each test starts
+    with no expectations and an empty log."""
+    _upstream_server.clear()
+    yield _upstream_server
+    _upstream_server.clear()
+
+
+def live_settings(base_url: str, **overrides) -> dict:
+    """Settings with the skills online, every upstream (and Twilio's API) at `base_url`."""
+    return base_settings(
+        BOT_OFFLINE="false",
+        BOT_UPSTREAM_TIMEOUT="1",
+        TWILIO_API_URL=base_url,
+        **dict.fromkeys(UPSTREAM_URLS, base_url),
+        **overrides,
+    )
 
 
 @pytest.fixture

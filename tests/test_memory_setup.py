@@ -18,6 +18,7 @@ from memory import SqliteStore, open_store
 from memory.sqlite_store import SCHEMA_VERSION
 from pipeline import DEGRADED
 from tests.conftest import base_settings, post_whatsapp, reply_text, unavailable
+from tests.helpers import closed_port
 
 
 def test_the_default_store_is_a_sqlite_file_created_on_first_run(tmp_path):
@@ -109,12 +110,6 @@ def test_health_reports_a_redis_store(redis_url):
 
 
 # -- a store that fails while the bot runs ---------------------------------------------------
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
