@@ -92,6 +92,13 @@ class Pipeline:
             return Handled((Reply(TOO_SLOW),), "too_slow")
         return Handled((Reply(ONE_MOMENT),), "deferred")
 
+    def close(self) -> None:
+        """Wait for the messages still on the pool (late answers included), then stop it."""
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None and self._pool_pid == os.getpid():
+            pool.shutdown(wait=True)
+
     def _executor(self) -> ThreadPoolExecutor:
         """This process's pool, created after any fork (a parent's threads are not ours)."""
         with self._pool_lock:

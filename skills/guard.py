@@ -27,6 +27,7 @@ _EXTRA_BLOCKED = tuple(
     for n in (
         "100.64.0.0/10",  # carrier-grade NAT, and Alibaba's metadata service at 100.100.100.200
         "192.88.99.0/24",  # 6to4 relays
+        "192.0.0.0/24",  # IETF protocol assignments (older Pythons call parts of it global)
         "64:ff9b::/96",  # NAT64: an IPv4 address inside IPv6
         "64:ff9b:1::/48",
         "2002::/16",  # 6to4: an IPv4 address inside IPv6

@@ -105,13 +105,13 @@ def upstream(_upstream_server):
 
 def live_settings(base_url: str, **overrides) -> dict:
     """Settings with the skills online, every upstream (and Twilio's API) at `base_url`."""
-    return base_settings(
-        BOT_OFFLINE="false",
-        BOT_UPSTREAM_TIMEOUT="1",
-        TWILIO_API_URL=base_url,
+    live = {
+        "BOT_OFFLINE": "false",
+        "BOT_UPSTREAM_TIMEOUT": "1",
+        "TWILIO_API_URL": base_url,
         **dict.fromkeys(UPSTREAM_URLS, base_url),
-        **overrides,
-    )
+    }
+    return base_settings(**{**live, **overrides})
 
 
 @pytest.fixture

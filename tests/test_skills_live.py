@@ -257,3 +257,33 @@ def test_currency_uses_the_live_rate_and_caches_it(upstream, engine):
 def test_currency_failures_use_the_approximate_offline_rate(upstream, mode):
     engine = engine_failing(upstream, "/latest", mode)
     assert "(approximate offline rate from 2026-11)" in ask(engine, "convert 10 usd to eur").text
+
+
+# -- links ----------------------------------------------------------------------------------
+
+
+def test_a_link_in_a_message_gets_its_title_and_summary(upstream, engine):
+    upstream.expect_request("/post").respond_with_data(
+        '<title>Release notes</title><meta name="description" content="Version 2 is out. '
+        'It is faster.">',
+        content_type="text/html",
+    )
+    reply = ask(engine, f"have you seen {upstream.url_for('/post')}? 🙂").text
+    assert reply == "🔗 *Release notes*\nVersion 2 is out. It is faster."
+
+
+@pytest.mark.parametrize(
+    ("url", "answer"),
+    [
+        ("http://10.1.2.3/admin", "I don't open links to private or local addresses. 🔒"),
+        ("http://169.254.169.254/latest/meta-data/", "I don't open links to private"),
+    ],
+)
+def test_a_private_link_is_declined_politely(engine, url, answer):
+    assert answer in ask(engine, f"read {url}").text
+
+
+def test_a_link_that_is_not_a_page(upstream, engine):
+    upstream.expect_request("/cat.png").respond_with_data(b"\x89PNG", content_type="image/png")
+    reply = ask(engine, upstream.url_for("/cat.png")).text
+    assert reply == "🔗 *127.0.0.1*\nThat link isn't a web page I can read."
