@@ -333,14 +333,30 @@ def _as_text(value: Any) -> str:
 
 
 def _media_kind(content_type: str) -> str:
-    kind = content_type.split("/", 1)[0].lower()
-    return {"image": "picture", "video": "video", "audio": "voice note"}.get(kind, "file")
+    """What WhatsApp calls an attachment of this type: stickers are WebP images, voice
+    notes are audio, contacts are vCards, and everything else with a type is a document."""
+    content_type = content_type.split(";", 1)[0].strip().lower()
+    if content_type == "image/webp":
+        return "sticker"
+    if content_type in {"text/vcard", "text/x-vcard"}:
+        return "contact"
+    kind = content_type.split("/", 1)[0]
+    named = {"image": "photo", "video": "video", "audio": "voice note"}
+    return named.get(kind, "document" if "/" in content_type else "file")
+
+
+def _media_description(media) -> str:
+    """ "photo", or "2 photos", or "photo and document" for what arrived in one message."""
+    kinds = [_media_kind(m.content_type) for m in media]
+    if len(set(kinds)) == 1:
+        return kinds[0] if len(kinds) == 1 else f"{len(kinds)} {kinds[0]}s"
+    return ", ".join(kinds[:-1]) + " and " + kinds[-1]
 
 
 def _variables(message: Message) -> dict[str, str]:
     variables = {"profile_name": message.profile_name.strip() or "there"}
     if message.media:
-        variables["media_kind"] = _media_kind(message.media[0].content_type)
+        variables["media_kind"] = _media_description(message.media)
     if message.location is not None:
         loc = message.location
         variables["latitude"] = f"{loc.latitude:.5f}"

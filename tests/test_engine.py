@@ -290,9 +290,25 @@ def test_profile_name_fills_the_greeting(engine):
     assert "Ana" in text(engine.respond(ConversationState(), msg("hello", profile_name="Ana")))
 
 
-def test_media_without_words_gets_the_media_reply(engine):
-    turn = engine.respond(ConversationState(), msg(media=(Media("https://x/1", "image/png"),)))
-    assert text(turn).startswith("Thanks for the picture!")
+@pytest.mark.parametrize(
+    ("types", "described"),
+    [
+        (["image/jpeg"], "photo"),
+        (["image/webp"], "sticker"),
+        (["video/mp4"], "video"),
+        (["audio/ogg; codecs=opus"], "voice note"),
+        (["application/pdf"], "document"),
+        (["application/vnd.openxmlformats-officedocument.wordprocessingml.document"], "document"),
+        (["text/vcard"], "contact"),
+        ([""], "file"),
+        (["image/jpeg", "image/png", "image/gif"], "3 photos"),
+        (["image/jpeg", "application/pdf"], "photo and document"),
+    ],
+)
+def test_media_without_words_is_acknowledged_by_kind(engine, types, described):
+    media = tuple(Media(f"https://x/{i}", kind) for i, kind in enumerate(types))
+    turn = engine.respond(ConversationState(), msg(media=media))
+    assert text(turn).startswith(f"Thanks for the {described}!")
 
 
 def test_media_with_a_caption_that_matches_uses_the_intent(engine):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import signal
 import time
 
 import pytest
@@ -25,6 +26,7 @@ from tests.conftest import (
     twiml_messages,
     whatsapp_form,
 )
+from tests.servers import Server
 
 MESSAGES = f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json"
 
@@ -187,3 +189,27 @@ def test_a_hanging_upstream_still_gets_an_answer_within_the_budget(app, upstream
     # The skill gives up after its timeout and the follow-up carries a bundled joke.
     wait_for(lambda: sent(upstream))
     assert "😄" in sent(upstream)[0].form["Body"]
+
+
+def test_follow_ups_under_gunicorn_survive_a_graceful_shutdown(upstream, tmp_path):
+    base = upstream.url_for("").rstrip("/")
+    upstream.expect_request("/random_joke").respond_with_handler(slow_joke)
+    upstream.expect_request(MESSAGES, method="POST").respond_with_handler(twilio_created)
+    server = Server(
+        BOT_STORE_URL=f"sqlite:///{tmp_path}/bot.db",
+        BOT_OFFLINE="false",
+        BOT_REPLY_BUDGET="0.3",
+        BOT_UPSTREAM_TIMEOUT="3",
+        TWILIO_ACCOUNT_SID=ACCOUNT,
+        TWILIO_API_URL=base,
+        JOKES_URL=base,
+    )
+    try:
+        assert server.say("tell me a joke") == ONE_MOMENT
+        server.process.send_signal(signal.SIGTERM)  # a deploy, right after the answer
+        assert server.process.wait(timeout=30) == 0
+    finally:
+        output = server.stop()
+    [request] = sent(upstream)
+    assert request.form["Body"] == "Why was the bot calm?\n\nIt had a budget. 😄"
+    assert SENDER not in output
