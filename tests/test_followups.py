@@ -213,3 +213,41 @@ def test_follow_ups_under_gunicorn_survive_a_graceful_shutdown(upstream, tmp_pat
     [request] = sent(upstream)
     assert request.form["Body"] == "Why was the bot calm?\n\nIt had a budget. 😄"
     assert SENDER not in output
+
+
+def slowly(body: object):
+    def respond(_request: Request) -> Response:
+        time.sleep(0.8)
+        return Response(json.dumps(body), content_type="application/json")
+
+    return respond
+
+
+SLOW_SKILLS = [
+    ("weather in Lisbon", "/v1/search", {
+        "results": [{"name": "Lisbon", "country": "Portugal", "latitude": 38.7, "longitude": -9.1}]
+    }, "Lisbon, Portugal: 21°C"),
+    ("who is Ada Lovelace", "/api/rest_v1/page/summary/Ada_Lovelace", {
+        "type": "standard", "title": "Ada Lovelace", "extract": "She was a mathematician.",
+        "content_urls": {"mobile": {"page": "https://en.m.wikipedia.org/wiki/Ada_Lovelace"}},
+    }, "She was a mathematician."),
+    ("inspire me", "/api/random", [{"q": "Slow and steady.", "a": "Aesop"}], "Slow and steady."),
+    ("show me a cat", "/v1/images/search", [{"url": "https://cdn2.thecatapi.com/c.jpg"}], ""),
+    ("convert 5 gbp to usd", "/latest", {"date": "2026-11-20", "rates": {"USD": 1.25}},
+     "5 GBP = 6.25 USD"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "path", "body", "expected"), SLOW_SKILLS)
+def test_every_slow_skill_follows_up(app, upstream, text, path, body, expected):
+    upstream.expect_request(path).respond_with_handler(slowly(body))
+    upstream.expect_request("/v1/forecast").respond_with_json(
+        {"current": {"temperature_2m": 21, "weather_code": 0, "wind_speed_10m": 5}}
+    )
+    upstream.expect_request(MESSAGES, method="POST").respond_with_handler(twilio_created)
+    assert reply_text(post_whatsapp(app.test_client(), text)) == ONE_MOMENT
+    wait_for(lambda: sent(upstream))
+    [request] = sent(upstream)
+    assert expected in request.form.get("Body", "")
+    if "cat" in text:
+        assert request.form["MediaUrl"] == "https://cdn2.thecatapi.com/c.jpg"
