@@ -7,6 +7,7 @@ wins), or from `test_config` alone in tests. Nothing is read at import time.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -20,8 +21,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config
 import logs
-from channels import signature, terminal, whatsapp
+from channels import signature, terminal, webchat, whatsapp
 from channels.followups import FollowUps
+from channels.hub import LocalHub, RedisHub
 from engine import Engine
 from memory import Store, StoreError, StoreUnavailable, open_store, shown_url
 from memory.commands import forget_command, purge_command
@@ -57,6 +59,17 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     store = _open_store(app)
     app.extensions["bot.pipeline"] = Pipeline(engine, store)
     app.extensions["bot.followups"] = FollowUps.from_settings(settings)
+    redis_store = settings["BOT_STORE_URL"].lower().startswith(("redis://", "rediss://"))
+    app.extensions["bot.hub"] = RedisHub(settings["BOT_STORE_URL"]) if redis_store else LocalHub()
+    app.extensions["bot.sockets"] = threading.BoundedSemaphore(
+        max(1, settings["BOT_CHAT_MAX_SOCKETS"])
+    )
+    # simple-websocket closes a socket whose frame passes this; smaller bad frames get an
+    # error frame instead (channels/webchat.py). Pings keep proxies from idling it out.
+    app.config["SOCK_SERVER_OPTIONS"] = {
+        "max_message_size": webchat.HARD_LIMIT,
+        "ping_interval": 25,
+    }
     log.info("loaded %d intents from %s", len(rules.intents), settings["BOT_RULES"])
 
     proxies = settings["BOT_TRUSTED_PROXIES"]
@@ -72,6 +85,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     _warn_about_signatures(app)
 
     app.register_blueprint(whatsapp.bp)
+    app.register_blueprint(webchat.bp)
     app.cli.add_command(terminal.chat_command)
     app.cli.add_command(signature.sign_command)
     app.cli.add_command(purge_command)

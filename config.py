@@ -31,6 +31,8 @@ DEFAULTS: dict[str, Any] = {
     "BOT_OFFLINE": False,
     "BOT_ALLOW_PRIVATE_URLS": False,
     "TWILIO_API_URL": "https://api.twilio.com",
+    "BOT_ALLOWED_ORIGINS": (),
+    "BOT_CHAT_MAX_SOCKETS": 16,
     **UPSTREAM_URLS,
 }
 
@@ -94,6 +96,22 @@ def _seconds(name: str, raw: str) -> float:
     return value
 
 
+def _origins(name: str, raw: str) -> tuple[str, ...]:
+    origins = []
+    for item in raw.split(","):
+        value = item.strip().rstrip("/")
+        if not value:
+            continue
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.netloc or parts.path:
+            raise ConfigError(
+                f"{name}={raw!r}: list origins as scheme://host[:port], comma-separated, "
+                "such as https://example.com,http://localhost:3000"
+            )
+        origins.append(value.lower())
+    return tuple(origins)
+
+
 def _timezone(name: str, raw: str) -> str:
     value = raw.strip()
     try:
@@ -114,6 +132,8 @@ _PARSERS = {
     "BOT_OFFLINE": _boolean,
     "BOT_ALLOW_PRIVATE_URLS": _boolean,
     "TWILIO_API_URL": _base_url,
+    "BOT_ALLOWED_ORIGINS": _origins,
+    "BOT_CHAT_MAX_SOCKETS": _whole_number,
     **dict.fromkeys(UPSTREAM_URLS, _base_url),
 }
 

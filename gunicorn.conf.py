@@ -8,10 +8,12 @@ import os
 
 # Conversations live in the store (SQLite or Redis), not in the process, so any worker can
 # answer any message; a per-user lock in the store keeps one user's messages in order.
-# Processes use both cores; threads keep a worker busy while another message waits on I/O.
+# Processes use both cores. gthread serves the webhook and the web chat's WebSockets
+# together: an open chat holds one thread, so there are 32, and the app accepts at most
+# BOT_CHAT_MAX_SOCKETS (16) chats per process, which leaves the rest for Twilio.
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+threads = int(os.environ.get("GUNICORN_THREADS", "32"))
 # Kill a worker silent for longer than Twilio is willing to wait.
 timeout = 15
 # On SIGTERM, give in-flight requests as long as Twilio would wait, and a little more.
@@ -22,3 +24,19 @@ limit_request_line = 8190
 limit_request_fields = 100
 accesslog = None  # the app logs each message itself, without phone numbers
 errorlog = "-"
+
+
+def post_worker_init(worker):
+    """On SIGTERM, also tell open web chats to close, then stop as gunicorn would."""
+    import signal
+
+    from channels import webchat
+
+    stop = signal.getsignal(signal.SIGTERM)
+
+    def closing(signum, frame):
+        webchat.CLOSING.set()
+        if callable(stop):
+            stop(signum, frame)
+
+    signal.signal(signal.SIGTERM, closing)

@@ -37,8 +37,8 @@ def procfile_command(port: int) -> list[str]:
 class Server:
     """One gunicorn master and its workers, started from the Procfile with `settings`."""
 
-    def __init__(self, **settings: str) -> None:
-        self.port = free_port()
+    def __init__(self, port: int | None = None, **settings: str) -> None:
+        self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         # Every setting explicit, so a developer's own .env cannot change what is tested.
         env = {**os.environ, **{k: "" for k in DEFAULTS}, "TWILIO_AUTH_TOKEN": TOKEN}

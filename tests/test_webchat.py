@@ -1,0 +1,227 @@
+"""The web chat's protocol, with a real WebSocket client against a real gunicorn server:
+replies, memory, error frames that leave the socket open, refused origins, streaming of slow
+skills, and frames crossing hosts through Redis."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+
+import pytest
+import requests
+import websocket
+
+from pipeline import ONE_MOMENT
+from tests.conftest import ACCOUNT
+from tests.servers import Server
+from tests.test_followups import slow_joke
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    running = Server(BOT_STORE_URL=f"sqlite:///{tmp_path_factory.mktemp('chat')}/bot.db")
+    yield running
+    running.stop()
+
+
+def new_user(base: str) -> str:
+    """Open the page as a new browser would; the user id it was given."""
+    response = requests.get(f"{base}/chat", timeout=5)
+    assert response.status_code == 200
+    assert "<textarea" in response.text
+    return response.cookies["bot_uid"]
+
+
+def connect(base: str, uid: str, origin: str | None = None) -> websocket.WebSocket:
+    return websocket.create_connection(
+        base.replace("http://", "ws://") + "/ws",
+        cookie=f"bot_uid={uid}",
+        origin=origin or base,
+        timeout=10,
+    )
+
+
+def say(ws: websocket.WebSocket, text: str) -> None:
+    ws.send(json.dumps({"type": "message", "text": text}))
+
+
+def next_frame(ws: websocket.WebSocket, kind: str) -> dict:
+    """The next frame of `kind`, skipping typing frames."""
+    while True:
+        frame = json.loads(ws.recv())
+        if frame["type"] == kind:
+            return frame
+        assert frame["type"] == "typing", frame
+
+
+def test_a_message_gets_typing_then_the_reply(server):
+    ws = connect(server.base, new_user(server.base))
+    say(ws, "what can you do")
+    assert json.loads(ws.recv()) == {"type": "typing"}
+    frame = json.loads(ws.recv())
+    assert frame["type"] == "message"
+    assert frame["text"].startswith("Here's what I can do")
+    assert frame["media"] == []
+    assert frame["understood"]["intent"] == "help"
+    ws.close()
+
+
+def test_memory_across_messages_and_reconnects(server):
+    uid = new_user(server.base)
+    ws = connect(server.base, uid)
+    say(ws, "my name is Ana")
+    assert "Ana" in next_frame(ws, "message")["text"]
+    ws.close()
+    again = connect(server.base, uid)  # a reload, or the server restarted
+    say(again, "what is my name")
+    reply = next_frame(again, "message")
+    assert reply["text"] == "Your name is Ana 😊"
+    assert reply["understood"]["intent"] == "name_get"
+    assert 0.5 <= reply["understood"]["confidence"] <= 1
+    again.close()
+
+
+@pytest.mark.parametrize(
+    ("frame", "error"),
+    [
+        ("hello there", "Frames must be JSON"),
+        ("[1, 2]", "Unknown frame type 'list'"),
+        ('{"type": "subscribe"}', "Unknown frame type 'subscribe'"),
+        ('{"type": "message"}', 'needs "text", a string'),
+        ('{"type": "message", "text": 42}', 'needs "text", a string'),
+        (json.dumps({"type": "message", "text": "x" * 5000}), "limited to 4096 bytes"),
+    ],
+)
+def test_a_bad_frame_gets_an_error_and_the_socket_stays_open(server, frame, error):
+    ws = connect(server.base, new_user(server.base))
+    ws.send(frame)
+    reply = json.loads(ws.recv())
+    assert reply["type"] == "error"
+    assert error in reply["text"]
+    say(ws, "hello")
+    assert next_frame(ws, "message")["text"]
+    ws.close()
+
+
+def test_too_many_messages_too_fast_are_refused_politely(server):
+    ws = connect(server.base, new_user(server.base))
+    for _ in range(10):
+        say(ws, "hi")
+        next_frame(ws, "message")
+    say(ws, "hi")
+    assert "too fast" in json.loads(ws.recv())["text"]
+    ws.close()
+
+
+@pytest.mark.parametrize("origin", ["http://evil.example", "null", "http://127.0.0.1:1"])
+def test_a_foreign_origin_is_refused_before_the_handshake(server, origin):
+    with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+        connect(server.base, new_user(server.base), origin=origin)
+    assert refused.value.status_code == 403
+
+
+def test_a_socket_without_a_user_id_is_refused(server):
+    with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+        connect(server.base, "not-a-real-id")
+    assert refused.value.status_code == 403
+
+
+def test_an_extra_allowed_origin(tmp_path):
+    extra = Server(
+        BOT_STORE_URL=f"sqlite:///{tmp_path}/bot.db",
+        BOT_ALLOWED_ORIGINS="https://bot.example.com, http://localhost:3000",
+    )
+    try:
+        ws = connect(extra.base, new_user(extra.base), origin="https://bot.example.com")
+        say(ws, "hi")
+        assert next_frame(ws, "message")["text"]
+        ws.close()
+    finally:
+        extra.stop()
+
+
+def test_open_chats_are_capped_so_the_webhook_keeps_its_threads(tmp_path):
+    capped = Server(
+        BOT_STORE_URL=f"sqlite:///{tmp_path}/bot.db", WEB_CONCURRENCY="1", BOT_CHAT_MAX_SOCKETS="1"
+    )
+    try:
+        uid = new_user(capped.base)
+        first = connect(capped.base, uid)
+        with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+            connect(capped.base, uid)
+        assert refused.value.status_code == 503
+        assert capped.say("what can you do").startswith("Here's what I can do")
+        first.close()
+        deadline = time.monotonic() + 5
+        while True:  # the slot is freed once the server sees the close
+            try:
+                second = connect(capped.base, uid)
+                break
+            except websocket.WebSocketBadStatusException:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+        say(second, "hi")
+        assert next_frame(second, "message")["text"]
+        second.close()
+    finally:
+        capped.stop()
+
+
+def test_a_slow_skill_streams_one_moment_then_the_answer(upstream, tmp_path):
+    base = upstream.url_for("").rstrip("/")
+    upstream.expect_request("/random_joke").respond_with_handler(slow_joke)
+    live = Server(
+        BOT_STORE_URL=f"sqlite:///{tmp_path}/bot.db",
+        BOT_OFFLINE="false",
+        BOT_REPLY_BUDGET="0.3",
+        BOT_UPSTREAM_TIMEOUT="3",
+        TWILIO_ACCOUNT_SID=ACCOUNT,
+        JOKES_URL=base,
+    )
+    try:
+        ws = connect(live.base, new_user(live.base))
+        say(ws, "tell me a joke")
+        started = time.monotonic()
+        assert next_frame(ws, "message")["text"] == ONE_MOMENT
+        assert time.monotonic() - started < 1.0
+        late = next_frame(ws, "message")
+        assert late["text"] == "Why was the bot calm?\n\nIt had a budget. 😄"
+        assert late["understood"]["intent"] == "joke"
+        ws.close()
+    finally:
+        live.stop()
+
+
+def test_frames_reach_the_browser_on_another_host_through_redis(redis_url):
+    one = Server(BOT_STORE_URL=redis_url, WEB_CONCURRENCY="1")
+    two = Server(BOT_STORE_URL=redis_url, WEB_CONCURRENCY="1")
+    try:
+        uid = new_user(one.base)
+        here, there = connect(one.base, uid), connect(two.base, uid)  # two tabs, two hosts
+        say(here, "my name is Ana")
+        assert "Ana" in next_frame(here, "message")["text"]
+        assert "Ana" in next_frame(there, "message")["text"]
+        say(there, "what is my name")
+        assert next_frame(here, "message")["text"] == "Your name is Ana 😊"
+        here.close()
+        there.close()
+    finally:
+        one.stop()
+        two.stop()
+
+
+def test_a_deploy_closes_open_chats_instead_of_waiting_for_them(tmp_path):
+    running = Server(BOT_STORE_URL=f"sqlite:///{tmp_path}/bot.db")
+    ws = connect(running.base, new_user(running.base))
+    say(ws, "hi")
+    next_frame(ws, "message")
+    started = time.monotonic()
+    running.process.send_signal(signal.SIGTERM)
+    opcode, data = ws.recv_data(control_frame=True)  # the browser hears "going away"
+    assert opcode == websocket.ABNF.OPCODE_CLOSE
+    assert int.from_bytes(data[:2], "big") == 1001
+    assert running.process.wait(timeout=30) == 0
+    # Well inside gunicorn's 20 s graceful timeout: the open chat did not hold it up.
+    assert time.monotonic() - started < 10
+    running.stop()
