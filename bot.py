@@ -57,7 +57,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     services = None if settings["BOT_OFFLINE"] else Services.from_settings(settings)
     engine = Engine(rules, clock=lambda: datetime.now(zone), services=services)
     store = _open_store(app)
-    app.extensions["bot.pipeline"] = Pipeline(engine, store)
+    app.extensions["bot.pipeline"] = Pipeline(engine, store, rate_limit=settings["BOT_RATE_LIMIT"])
     app.extensions["bot.followups"] = FollowUps.from_settings(settings)
     redis_store = settings["BOT_STORE_URL"].lower().startswith(("redis://", "rediss://"))
     app.extensions["bot.hub"] = RedisHub(settings["BOT_STORE_URL"]) if redis_store else LocalHub()

@@ -33,6 +33,8 @@ DEFAULTS: dict[str, Any] = {
     "TWILIO_API_URL": "https://api.twilio.com",
     "BOT_ALLOWED_ORIGINS": (),
     "BOT_CHAT_MAX_SOCKETS": 16,
+    "BOT_RATE_LIMIT": 20,
+    "BOT_LOG_BODIES": False,
     **UPSTREAM_URLS,
 }
 
@@ -134,6 +136,8 @@ _PARSERS = {
     "TWILIO_API_URL": _base_url,
     "BOT_ALLOWED_ORIGINS": _origins,
     "BOT_CHAT_MAX_SOCKETS": _whole_number,
+    "BOT_RATE_LIMIT": _whole_number,
+    "BOT_LOG_BODIES": _boolean,
     **dict.fromkeys(UPSTREAM_URLS, _base_url),
 }
 

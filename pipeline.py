@@ -28,6 +28,7 @@ APOLOGY = "Sorry, something went wrong on my side. 🙏 Please try again in a mi
 DEGRADED = "I can't reach my memory right now 🧠 Please try again in a minute."
 ONE_MOMENT = "One moment… ⏳ I'm still working on that and will send the answer shortly."
 TOO_SLOW = "Sorry, that is taking too long right now. 🐢 Please try again in a minute."
+SLOW_DOWN = "You're sending messages very fast 🙂 I'll answer again in a minute."
 WORKERS = 16  # threads per process running messages with a reply budget
 BUSY = "I'm still answering your previous message ⏳ Please send this one again in a moment."
 PURGE_EVERY = 3600.0  # seconds between retention purges in one process
@@ -38,8 +39,8 @@ MAX_KEPT_TEXT = 2000  # characters of a message kept in the history
 class Handled:
     """What became of a message: the replies to send, and an `outcome` for logs and metrics:
     answered, duplicate (a redelivery, answered from its record), forgotten, busy, degraded,
-    failed (the engine raised), deferred (the answer follows later) or too_slow (it missed
-    the budget and cannot follow). `turn` is the engine's turn when the engine ran."""
+    failed (the engine raised), deferred (the answer follows later), too_slow (it missed
+    the budget and cannot follow) or limited (over the sender's rate limit). `turn` is the engine's turn when the engine ran."""
 
     replies: tuple[Reply, ...]
     outcome: str
@@ -62,9 +63,16 @@ class _Job:
 class Pipeline:
     """The engine plus the memory it needs between messages."""
 
-    def __init__(self, engine: Engine, store: Store, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        engine: Engine,
+        store: Store,
+        clock: Callable[[], float] = time.time,
+        rate_limit: int = 0,
+    ) -> None:
         self.engine = engine
         self.store = store
+        self.rate_limit = rate_limit  # messages per sender per minute; 0: no limit
         self._clock = clock
         self._next_purge = 0.0
         self._purging = threading.Lock()
@@ -147,6 +155,12 @@ class Pipeline:
             recorded = self.store.recorded(message.sender, message.message_id)
             if recorded is not None:
                 return Handled(recorded, "duplicate")
+        if self.rate_limit:
+            count = self.store.count_message(message.sender)
+            if count > self.rate_limit:
+                # Say it once a minute; after that, stay quiet rather than add to the flood.
+                first = count == self.rate_limit + 1
+                return Handled((Reply(SLOW_DOWN),) if first else (), "limited")
         turn = self.engine.respond(self.store.load(message.sender), message)
         if turn.forget:
             # Nothing is kept about this message either, so a redelivery forgets again.

@@ -117,6 +117,10 @@ class Store(Protocol):
     def exchanges(self) -> Iterator[Exchange]:
         """Every sender's kept exchanges (for reports), in no particular order."""
 
+    def count_message(self, sender: str, period: int = 60) -> int:
+        """Count one more message from `sender` in the current `period`-second window, for
+        every worker and host; the count so far in that window."""
+
     def forget(self, sender: str) -> None:
         """Delete the sender's state, history and reply records."""
 

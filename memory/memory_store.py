@@ -35,6 +35,7 @@ class MemoryStore:
         self._history: dict[str, deque[Exchange]] = {}
         self._records: dict[str, dict[str, Exchange]] = {}
         self._locks: dict[str, threading.Lock] = {}
+        self._counts: dict[tuple[str, int], int] = {}
 
     def check(self) -> None:
         return None
@@ -86,10 +87,20 @@ class MemoryStore:
             kept = [e for entries in self._history.values() for e in entries if e.at >= oldest]
         return iter(kept)
 
+    def count_message(self, sender: str, period: int = 60) -> int:
+        window = int(self._clock() // period)
+        with self._guard:
+            for key in [k for k in self._counts if k[1] < window]:
+                del self._counts[key]
+            self._counts[sender, window] = self._counts.get((sender, window), 0) + 1
+            return self._counts[sender, window]
+
     def forget(self, sender: str) -> None:
         with self._guard:
             for table in (self._states, self._history, self._records):
                 table.pop(sender, None)
+            for key in [k for k in self._counts if k[0] == sender]:
+                del self._counts[key]
 
     def purge(self) -> int:
         oldest = self._cutoff()

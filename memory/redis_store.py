@@ -198,8 +198,19 @@ class RedisStore:
                     if exchange.at >= oldest:
                         yield exchange
 
+    def count_message(self, sender: str, period: int = 60) -> int:
+        window = int(self._clock() // period)
+        key = f"{PREFIX}{{{sender}}}:count:{window}"
+        with self._errors("count a message"):
+            pipe = self.client.pipeline(transaction=True)
+            pipe.incr(key)
+            pipe.expire(key, 2 * period)
+            count, _ = pipe.execute()
+        return int(count)
+
     def forget(self, sender: str) -> None:
         with self._errors("forget a sender"):
+            # The message counter expires on its own within two minutes.
             self.client.delete(*_keys(sender))
 
     def purge(self) -> int:

@@ -60,6 +60,12 @@ MIGRATIONS = [
         sender TEXT PRIMARY KEY, token TEXT NOT NULL, expires_at REAL NOT NULL
     ) WITHOUT ROWID;
     """,
+    """
+    CREATE TABLE message_counts (
+        sender TEXT NOT NULL, bucket INTEGER NOT NULL, count INTEGER NOT NULL,
+        PRIMARY KEY (sender, bucket)
+    ) WITHOUT ROWID;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -277,9 +283,20 @@ class SqliteStore:
             ).fetchall()
         return (Exchange.from_json(row[0]) for row in rows)
 
+    def count_message(self, sender: str, period: int = 60) -> int:
+        window = int(self._clock() // period)
+        with self._write("count a message") as connection:
+            connection.execute("DELETE FROM message_counts WHERE bucket < ?", (window - 1,))
+            (count,) = connection.execute(
+                "INSERT INTO message_counts (sender, bucket, count) VALUES (?, ?, 1) "
+                "ON CONFLICT (sender, bucket) DO UPDATE SET count = count + 1 RETURNING count",
+                (sender, window),
+            ).fetchone()
+        return count
+
     def forget(self, sender: str) -> None:
         with self._write("forget a sender") as connection:
-            for table in ("conversations", "history", "replies"):
+            for table in ("conversations", "history", "replies", "message_counts"):
                 connection.execute(f"DELETE FROM {table} WHERE sender = ?", (sender,))  # noqa: S608
 
     def purge(self) -> int:

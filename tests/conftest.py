@@ -44,6 +44,8 @@ def base_settings(**overrides) -> dict:
         "BOT_STORE_URL": "memory://",
         # Skills answer from their bundled data unless a test aims them at a local server.
         "BOT_OFFLINE": "true",
+        # Tests send many messages from one sender; the rate limit has tests of its own.
+        "BOT_RATE_LIMIT": "0",
         **overrides,
     }
 

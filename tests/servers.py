@@ -42,7 +42,9 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         # Every setting explicit, so a developer's own .env cannot change what is tested.
         env = {**os.environ, **{k: "" for k in DEFAULTS}, "TWILIO_AUTH_TOKEN": TOKEN}
-        env.update({"WEB_CONCURRENCY": "2", "BOT_OFFLINE": "true", **settings})
+        env.update(
+            {"WEB_CONCURRENCY": "2", "BOT_OFFLINE": "true", "BOT_RATE_LIMIT": "0", **settings}
+        )
         self.process = subprocess.Popen(
             procfile_command(self.port),
             cwd=ROOT,

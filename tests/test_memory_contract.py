@@ -252,3 +252,13 @@ def test_four_processes_lose_no_update(kind, tmp_path, backend_url):
     assert store.load("whatsapp:+1555").turns == 100
     assert len(store.history("whatsapp:+1555")) == HISTORY_LIMIT
     store.close()
+
+
+def test_messages_are_counted_per_sender_and_minute(store, clock):
+    assert [store.count_message("a") for _ in range(3)] == [1, 2, 3]
+    assert store.count_message("b") == 1
+    clock.now += 60
+    assert store.count_message("a") == 1
+    clock.now += 60
+    store.forget("a")
+    assert store.count_message("a") == 1

@@ -213,3 +213,22 @@ def test_the_bot_recovers_when_redis_comes_back(tmp_path):
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_a_version_1_database_is_migrated_without_losing_anything(tmp_path):
+    from memory.sqlite_store import MIGRATIONS
+
+    path = tmp_path / "bot.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(MIGRATIONS[0])
+        db.execute(
+            "INSERT INTO conversations VALUES (?, ?, ?)",
+            ("whatsapp:+1555", '{"variables": {"name": "Ana"}, "turns": 3}', time.time()),
+        )
+        db.execute("PRAGMA user_version = 1")
+    store = SqliteStore(path)
+    assert store.load("whatsapp:+1555").variables == {"name": "Ana"}
+    assert store.count_message("whatsapp:+1555") == 1  # the table version 2 added
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    store.close()

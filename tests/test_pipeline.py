@@ -12,7 +12,7 @@ import pytest
 
 from engine import Engine, Message
 from memory import MemoryStore, SqliteStore, StoreUnavailable
-from pipeline import BUSY, DEGRADED, Pipeline
+from pipeline import BUSY, DEGRADED, SLOW_DOWN, Pipeline
 from rules import load_rules
 
 
@@ -127,3 +127,20 @@ def test_the_retention_purge_runs_once_an_hour_in_the_background(tmp_path):
     pipeline.handle(message("a", "hi"))
     assert purged.wait(5)
     assert calls == [1_800_000_000.0, 1_800_003_601.0]
+
+
+def test_a_sender_over_the_rate_limit_is_told_once_then_ignored(tmp_path):
+    now = [1_800_000_000.0]
+    shared = tmp_path / "bot.db"
+    # Two pipelines on one file stand for two workers: the limit is shared.
+    one = Pipeline(Engine(load_rules()), SqliteStore(shared, clock=lambda: now[0]), rate_limit=3)
+    two = Pipeline(Engine(load_rules()), SqliteStore(shared, clock=lambda: now[0]), rate_limit=3)
+    outcomes = [p.handle(message("a", "hi")).outcome for p in (one, two, one)]
+    assert outcomes == ["answered"] * 3
+    told = two.handle(message("a", "hi"))
+    assert (told.outcome, told.replies[0].text) == ("limited", SLOW_DOWN)
+    quiet = one.handle(message("a", "hi"))
+    assert (quiet.outcome, quiet.replies) == ("limited", ())
+    assert one.handle(message("b", "hi")).outcome == "answered"  # others are not affected
+    now[0] += 60
+    assert two.handle(message("a", "hi")).outcome == "answered"
