@@ -21,6 +21,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config
 import logs
+import metrics
 from channels import signature, terminal, webchat, whatsapp
 from channels.followups import FollowUps
 from channels.hub import LocalHub, RedisHub
@@ -45,7 +46,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(settings, MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
-    secrets = [settings["TWILIO_AUTH_TOKEN"], settings["BOT_LOG_SALT"]]
+    secrets = [
+        settings["TWILIO_AUTH_TOKEN"],
+        settings["BOT_LOG_SALT"],
+        settings["BOT_METRICS_TOKEN"],
+    ]
     log = logs.configure(
         settings["BOT_LOG_LEVEL"],
         settings["BOT_LOG_SALT"] or settings["TWILIO_AUTH_TOKEN"],
@@ -91,6 +96,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.cli.add_command(purge_command)
     app.cli.add_command(forget_command)
     app.add_url_rule("/health", "health", health)
+    app.add_url_rule("/metrics", "metrics", metrics.metrics_view)
     app.register_error_handler(HTTPException, _plain_error)
     return app
 

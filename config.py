@@ -35,6 +35,7 @@ DEFAULTS: dict[str, Any] = {
     "BOT_CHAT_MAX_SOCKETS": 16,
     "BOT_RATE_LIMIT": 20,
     "BOT_LOG_BODIES": False,
+    "BOT_METRICS_TOKEN": "",
     **UPSTREAM_URLS,
 }
 

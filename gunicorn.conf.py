@@ -5,6 +5,12 @@ that is of no use to anyone; a deploy, on the other hand, must let in-flight mes
 """
 
 import os
+import tempfile
+
+# Workers add up their metrics through files in one folder (prometheus-client's
+# multiprocess mode); it must be set before they import the app.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="bot-metrics-")
 
 # Conversations live in the store (SQLite or Redis), not in the process, so any worker can
 # answer any message; a per-user lock in the store keeps one user's messages in order.
@@ -40,3 +46,10 @@ def post_worker_init(worker):
             stop(signum, frame)
 
     signal.signal(signal.SIGTERM, closing)
+
+
+def child_exit(server, worker):
+    """A dead worker's live gauges are dropped; its counters stay in the sum."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

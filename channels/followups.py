@@ -22,6 +22,7 @@ from twilio.rest import Client
 from channels.twiml import plan
 from engine import Message
 from logs import sender_hash
+from metrics import FOLLOWUPS
 from pipeline import Handled
 
 log = logging.getLogger("bot.followups")
@@ -72,8 +73,10 @@ class FollowUps:
             media = [outgoing.media] if outgoing.media else None
             if self._send(message, outgoing.body, media):
                 self.sent += 1
+                FOLLOWUPS.labels("sent").inc()
                 log.info("follow-up for message %s sent to %s", message.message_id, who)
             else:
+                FOLLOWUPS.labels("given_up").inc()
                 log.error("follow-up for message %s to %s given up", message.message_id, who)
                 return
 

@@ -26,6 +26,7 @@ from flask import Blueprint, Response, abort, current_app, g, request
 from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 
+import metrics
 from engine import Message
 from pipeline import Handled
 
@@ -203,8 +204,10 @@ def websocket(ws) -> None:
             if text is None:
                 continue
             hub.publish(sender, {"type": "typing"})
+            started = time.monotonic()
             message = Message("web", sender, body=text, message_id=f"web-{uuid.uuid4().hex}")
             handled = pipeline.handle(message, app.config["BOT_REPLY_BUDGET"], later)
+            metrics.record(message, handled, started, message.message_id, app.config)
             for frame in reply_frames(handled):
                 hub.publish(sender, frame)
         ws.close(reason=1001, message="the server is restarting")

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Mapping
 
 from flask import Blueprint, Response, abort, current_app, request
 from werkzeug.wsgi import LimitedStream
 
+import metrics
 from channels import twiml
 from channels.signature import refusal
 from engine import Button, Location, Media, Message, Reply
@@ -99,6 +101,14 @@ def _twiml(replies: list[Reply]) -> Response:
 
 @bp.post("/bot")
 def webhook() -> Response:
+    started = time.monotonic()
+    rid = metrics.request_id(request)
+    response = _answer(started, rid)
+    response.headers["X-Request-Id"] = rid
+    return response
+
+
+def _answer(started: float, rid: str) -> Response:
     # Read the form first: a body over MAX_CONTENT_LENGTH stops here with 413, signed or not.
     form = request.form
     if _streamed_past_limit():
@@ -115,6 +125,7 @@ def webhook() -> Response:
         later = followups.deliver if followups is not None and message.recipient else None
         budget = current_app.config["BOT_REPLY_BUDGET"]
         handled = current_app.extensions["bot.pipeline"].handle(message, budget, later)
+        metrics.record(message, handled, started, rid, current_app.config)
         return _twiml(list(handled.replies))
     except Exception:
         salt = current_app.config["BOT_LOG_SALT"] or current_app.config["TWILIO_AUTH_TOKEN"]

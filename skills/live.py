@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from urllib.parse import urlsplit
 
+from metrics import UPSTREAM_ERRORS
 from skills import ActionContext, Outcome, action, offline
 from skills.http import UpstreamError
 from skills.links import first_sentences
@@ -16,6 +17,7 @@ log = logging.getLogger("bot.skills")
 
 
 def _failed(error: UpstreamError) -> None:
+    UPSTREAM_ERRORS.labels(error.service).inc()
     log.warning("upstream %s failed: %s", error.service, error.problem)
 
 
