@@ -27,7 +27,7 @@ from channels.followups import FollowUps
 from channels.hub import LocalHub, RedisHub
 from engine import Engine
 from memory import Store, StoreError, StoreUnavailable, open_store, shown_url
-from memory.commands import forget_command, purge_command
+from memory.commands import forget_command, purge_command, report_command
 from pipeline import Pipeline
 from rules import load_rules
 from skills.services import Services
@@ -95,6 +95,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.cli.add_command(signature.sign_command)
     app.cli.add_command(purge_command)
     app.cli.add_command(forget_command)
+    app.cli.add_command(report_command)
     app.add_url_rule("/health", "health", health)
     app.add_url_rule("/metrics", "metrics", metrics.metrics_view)
     app.register_error_handler(HTTPException, _plain_error)

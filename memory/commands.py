@@ -1,6 +1,9 @@
-"""Operator commands for the store: `flask --app bot purge` and `flask --app bot forget`."""
+"""Operator commands for the store: `flask --app bot purge`, `forget` and `report`."""
 
 from __future__ import annotations
+
+import re
+from collections import Counter
 
 import click
 from flask import current_app
@@ -40,3 +43,37 @@ def forget_command(sender: str) -> None:
     except StoreUnavailable as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Deleted the state, history and reply records of that sender from {store.url}.")
+
+
+_NUMBER = re.compile(r"\+?\d[\d ()./-]{5,}\d")
+_SPACE = re.compile(r"\s+")
+
+
+def _normalise(text: str) -> str:
+    """One form for messages that differ only in case, spacing, end punctuation or a number
+    (numbers are masked: a report is no place for someone's phone number)."""
+    text = _NUMBER.sub("<number>", text)
+    return _SPACE.sub(" ", text).strip(" .!?,;:").casefold()
+
+
+@click.command("report")
+@click.option("--top", default=20, show_default=True, help="How many messages to list.")
+@with_appcontext
+def report_command(top: int) -> None:
+    """The messages that most often reached the fallback: what to write rules for next."""
+    store = _store()
+    try:
+        missed = Counter(
+            _normalise(e.text) for e in store.exchanges() if e.intent is None and e.text.strip()
+        )
+    except StoreUnavailable as error:
+        raise click.ClickException(str(error)) from None
+    days = current_app.config["BOT_RETENTION_DAYS"]
+    kept = f"the last {days} days" if days else "all kept history"
+    if not missed:
+        click.echo(f"No message reached the fallback in {kept}.")
+        return
+    click.echo(f"Messages that reached the fallback most often ({kept}):")
+    width = len(str(missed.most_common(1)[0][1]))
+    for text, count in missed.most_common(top):
+        click.echo(f"  {count:>{width}}  {text}")

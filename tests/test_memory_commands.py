@@ -75,3 +75,36 @@ def test_a_store_that_is_down_is_reported(tmp_path):
     result = app.test_cli_runner().invoke(args=["purge"])
     assert result.exit_code == 1
     assert "Error: Redis redis://127.0.0.1:9/0: purge: ConnectionError" in result.output
+
+
+def test_report_lists_what_reached_the_fallback_most(path):
+    runner = runner_for(path)
+    app_client = create_app(base_settings(BOT_STORE_URL=f"sqlite:///{path}")).test_client()
+    from tests.conftest import post_whatsapp
+
+    for sender, text in [
+        ("whatsapp:+15550001", "Where is my order?"),
+        ("whatsapp:+15550002", "where is my   order"),
+        ("whatsapp:+15550003", "WHERE IS MY ORDER!"),
+        ("whatsapp:+15550001", "can I pay by card"),
+        ("whatsapp:+15550002", "can i pay by card?"),
+        ("whatsapp:+15550003", "is 020 7946 0958 open"),
+        ("whatsapp:+15550004", "hello"),  # understood: not in the report
+        ("whatsapp:+15550005", "blorp the zibble"),  # this user is forgotten below
+    ]:
+        post_whatsapp(app_client, text, From=sender)
+    post_whatsapp(app_client, "forget me", From="whatsapp:+15550005")
+    seed(path, "old", 40, "Old")  # older than the retention period: not counted
+    result = runner.invoke(args=["report", "--top", "3"])
+    assert result.exit_code == 0, result.output
+    assert result.output == (
+        "Messages that reached the fallback most often (the last 30 days):\n"
+        "  3  where is my order\n"
+        "  2  can i pay by card\n"
+        "  1  is <number> open\n"
+    )
+
+
+def test_report_with_nothing_to_report(path):
+    result = runner_for(path).invoke(args=["report"])
+    assert result.output == "No message reached the fallback in the last 30 days.\n"
