@@ -70,6 +70,20 @@ MIGRATIONS = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
+def _owner_is_gone(token: str) -> bool:
+    """Whether the process named in a lock token no longer exists on this machine."""
+    pid_text = token.split(":", 1)[0]
+    if not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists, under another user
+        return False
+    return False
+
+
 class SqliteStore:
     """The store contract in one SQLite file."""
 
@@ -185,7 +199,9 @@ class SqliteStore:
 
     @contextmanager
     def lock(self, sender: str) -> Iterator[None]:
-        token = uuid.uuid4().hex
+        # The owner's pid first: a lock left by a worker that was killed is taken over at
+        # once, not after the lease (one file means one machine, so the pid says it all).
+        token = f"{os.getpid()}:{uuid.uuid4().hex}"
         deadline = time.monotonic() + self.lock_wait
         delay = 0.002
         while not self._take_lock(sender, token):
@@ -213,6 +229,12 @@ class SqliteStore:
             connection.execute(
                 "DELETE FROM locks WHERE sender = ? AND expires_at < ?", (sender, now)
             )
+            held = connection.execute(
+                "SELECT token FROM locks WHERE sender = ?", (sender,)
+            ).fetchone()
+            if held is not None and _owner_is_gone(held[0]):
+                log.warning("took over a lock left by a process that is gone")
+                connection.execute("DELETE FROM locks WHERE sender = ?", (sender,))
             taken = connection.execute(
                 "INSERT OR IGNORE INTO locks (sender, token, expires_at) VALUES (?, ?, ?)",
                 (sender, token, now + self.lock_lease),
