@@ -42,9 +42,17 @@ format: $(VENV)/.dev-installed
 fuzz: $(VENV)/.dev-installed
 	BOT_FUZZ_EXAMPLES=10000 $(BIN)/python -m pytest -k fuzz $(PYTEST_ARGS)
 
-bench: $(VENV)/.run-installed
+$(VENV)/.bench-installed: requirements.txt requirements-bench.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements-bench.txt
+	touch $@
+
+# Speed and memory, measured here, never asserted in tests. bench/load.py needs wrk
+# (apt-get install wrk) and writes bench/results/*.json.
+bench: $(VENV)/.bench-installed
 	$(BIN)/python bench/understand.py
+	$(BIN)/python bench/rivescript_compare.py
 	$(BIN)/python bench/webhook.py
+	$(BIN)/python bench/load.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -16,8 +16,6 @@ from typing import Any
 
 import requests
 from twilio.base.exceptions import TwilioRestException
-from twilio.http.http_client import TwilioHttpClient
-from twilio.rest import Client
 
 from channels.twiml import plan
 from engine import Message
@@ -44,6 +42,10 @@ class FollowUps:
         backoff: float = BACKOFF,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        # Imported here: twilio.rest is large, and only a bot with credentials needs it.
+        from twilio.http.http_client import TwilioHttpClient
+        from twilio.rest import Client
+
         quiet = logging.getLogger("bot.twilio")  # twilio-python logs request data at INFO
         quiet.setLevel(logging.WARNING)
         http = TwilioHttpClient(timeout=TIMEOUT, logger=quiet)

@@ -1,0 +1,222 @@
+"""HTTP benchmarks with wrk against real gunicorn servers on loopback.
+
+1. Webhook throughput and latency (p50, p99) at 1, 8 and 32 connections: the full bot
+   (signature check on, demo rules, SQLite store, messages that need no upstream) and a
+   minimal Flask app returning fixed TwiML, under the same gunicorn settings; the ratio.
+2. Cold start (process launch to the first 200 from /health) and memory (RSS) per worker.
+3. Webhook p99 while the joke API hangs (the reply budget answers "one moment").
+
+Requests are signed beforehand, each with its own MessageSid, from 5,000 senders.
+Prints JSON and a table; writes bench/results/load.json. Needs `wrk` (Debian: apt-get
+install wrk). Run with `make bench`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlencode
+
+import requests
+from twilio.request_validator import RequestValidator
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+TOKEN = "bench-token"  # noqa: S105 -- a throwaway token for signing bench requests
+TEXTS = ["hi", "what can you do", "thanks a lot", "what time is it", "my name is Sam",
+         "whats my name", "bye 👋", "book me a taxi"]  # fmt: skip
+CONNECTIONS = (1, 8, 32)
+SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+WRK_THREADS = 2
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start(app: str, env: dict[str, str], workers: int = 2) -> tuple[subprocess.Popen, str, float]:
+    """gunicorn with the project's gunicorn.conf.py; (process, base URL, seconds to 200)."""
+    port = free_port()
+    command = [sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}"]
+    full_env = {**os.environ, "WEB_CONCURRENCY": str(workers), **env}
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command, cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{port}"
+    while True:
+        try:
+            if requests.get(f"{base}/health", timeout=1).status_code == 200:
+                return process, base, time.perf_counter() - started
+        except requests.ConnectionError:
+            time.sleep(0.005)
+        if process.poll() is not None or time.perf_counter() - started > 60:
+            raise SystemExit(f"{app} did not start")
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    process.wait(timeout=60)
+
+
+def bot_env(folder: str, name: str, **extra: str) -> dict[str, str]:
+    """The full bot's settings, with its own SQLite file `name` (no run sees another's
+    reply records, which would answer its requests for free)."""
+    return {
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "TWILIO_ACCOUNT_SID": "",
+        "TWILIO_VALIDATE": "true",
+        "BOT_PUBLIC_URL": "",
+        "BOT_STORE_URL": f"sqlite:///{folder}/{name}.db",
+        "BOT_OFFLINE": "true",
+        "BOT_LOG_LEVEL": "WARNING",
+        "BOT_RULES": "",
+        **extra,
+    }
+
+
+def signed_requests(base: str, path: Path, count: int, texts: list[str]) -> None:
+    validator = RequestValidator(TOKEN)
+    url = f"{base}/bot"
+    with path.open("w", encoding="utf-8") as out:
+        for n in range(count):
+            form = {
+                "MessageSid": f"SM{n:032d}",
+                "AccountSid": "AC" + "0" * 32,
+                "From": f"whatsapp:+1555{n % 5000:07d}",
+                "To": "whatsapp:+14155238886",
+                "Body": texts[n % len(texts)],
+                "NumMedia": "0",
+            }
+            out.write(f"{validator.compute_signature(url, form)}\t{urlencode(form)}\n")
+
+
+def _duration(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(value) * {"us": 1e-6, "ms": 1e-3, "s": 1.0}[unit]
+
+
+def wrk(base: str, requests_file: Path, connections: int, seconds: int) -> dict[str, float]:
+    threads = min(WRK_THREADS, connections)
+    command = [
+        "wrk", "--latency", "--timeout", "15s", f"-t{threads}", f"-c{connections}",
+        f"-d{seconds}s", "-s", str(ROOT / "bench" / "wrk_requests.lua"), f"{base}/bot",
+        "--", str(requests_file), str(threads),
+    ]  # fmt: skip
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])
+    latency = {p: _duration(v) for p, v in re.findall(r"\s(50|99)%\s+([\d.]+(?:us|ms|s))", output)}
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {
+        "requests_per_s": round(rate),
+        "p50_ms": round(latency["50"] * 1000, 2),
+        "p99_ms": round(latency["99"] * 1000, 2),
+        "non_2xx": int(errors[1]) if errors else 0,
+    }
+
+
+def rss_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return round(int(re.search(r"VmRSS:\s+(\d+) kB", status)[1]) / 1024, 1)
+
+
+def workers_of(process: subprocess.Popen) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True, text=True)
+    return [int(pid) for pid in out.stdout.split()]
+
+
+def throughput(folder: str) -> dict:
+    results: dict = {}
+    for name, app, env in [
+        ("minimal", "bench.minimal_app:create_app()", {}),
+        ("bot", "bot:create_app()", bot_env(folder, "throughput")),
+    ]:
+        process, base, _ = start(app, env)
+        requests_file = Path(folder) / f"{name}.txt"
+        total = 2000 * SECONDS * len(CONNECTIONS)  # more than wrk can send: none repeats
+        signed_requests(base, requests_file, total, TEXTS)
+        wrk(base, requests_file, 8, 2)  # warm up
+        results[name] = {str(c): wrk(base, requests_file, c, SECONDS) for c in CONNECTIONS}
+        stop(process)
+    results["ratio"] = {
+        str(c): round(
+            results["bot"][str(c)]["requests_per_s"] / results["minimal"][str(c)]["requests_per_s"],
+            2,
+        )
+        for c in CONNECTIONS
+    }
+    return results
+
+
+def cold_start_and_memory(folder: str) -> dict:
+    starts = []
+    for n in range(3):
+        process, base, seconds = start("bot:create_app()", bot_env(folder, f"cold{n}"), 1)
+        starts.append(seconds)
+        if n == 2:
+            requests_file = Path(folder) / "cold.txt"
+            signed_requests(base, requests_file, 3000, TEXTS)
+            wrk(base, requests_file, 8, 3)
+            worker_rss = [rss_mb(pid) for pid in workers_of(process)]
+        stop(process)
+    return {"cold_start_s": round(min(starts), 3), "worker_rss_mb": max(worker_rss)}
+
+
+class Hang(BaseHTTPRequestHandler):
+    def do_GET(self):
+        time.sleep(30)
+
+    def log_message(self, *args):
+        pass
+
+
+def hanging_upstream(folder: str) -> dict:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hang)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    upstream = f"http://127.0.0.1:{server.server_address[1]}"
+    env = bot_env(folder, "hanging", BOT_OFFLINE="false", JOKES_URL=upstream)
+    process, base, _ = start("bot:create_app()", env)
+    requests_file = Path(folder) / "hang.txt"
+    signed_requests(base, requests_file, 5000, ["tell me a joke"])
+    result = wrk(base, requests_file, 8, SECONDS)
+    stop(process)
+    server.shutdown()
+    return result
+
+
+def main() -> None:
+    if subprocess.run(["which", "wrk"], capture_output=True).returncode:
+        raise SystemExit("bench/load.py needs wrk: apt-get install wrk")
+    with tempfile.TemporaryDirectory() as folder:
+        results = {
+            "throughput": throughput(folder),
+            "startup": cold_start_and_memory(folder),
+            "upstream_hanging_8_connections": hanging_upstream(folder),
+            "seconds_per_run": SECONDS,
+            "cpus": os.cpu_count(),
+        }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "load.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+    print(f"\n{'connections':<12}{'minimal req/s':>14}{'bot req/s':>11}{'ratio':>7}"
+          f"{'bot p50 ms':>12}{'bot p99 ms':>12}")  # fmt: skip
+    for c in CONNECTIONS:
+        m, b = results["throughput"]["minimal"][str(c)], results["throughput"]["bot"][str(c)]
+        print(f"{c:<12}{m['requests_per_s']:>14}{b['requests_per_s']:>11}"
+              f"{results['throughput']['ratio'][str(c)]:>7}{b['p50_ms']:>12}{b['p99_ms']:>12}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
