@@ -45,10 +45,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start(app: str, env: dict[str, str], workers: int = 2) -> tuple[subprocess.Popen, str, float]:
-    """gunicorn with the project's gunicorn.conf.py; (process, base URL, seconds to 200)."""
+def start(
+    app: str, env: dict[str, str], workers: int = 2, worker_class: str = ""
+) -> tuple[subprocess.Popen, str, float]:
+    """gunicorn with the project's gunicorn.conf.py (and another worker class if given);
+    (process, base URL, seconds to the first 200)."""
     port = free_port()
     command = [sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}"]
+    if worker_class:
+        command += ["--worker-class", worker_class]
     full_env = {**os.environ, "WEB_CONCURRENCY": str(workers), **env}
     started = time.perf_counter()
     process = subprocess.Popen(
@@ -136,14 +141,15 @@ def workers_of(process: subprocess.Popen) -> list[int]:
     return [int(pid) for pid in out.stdout.split()]
 
 
-def throughput(folder: str) -> dict:
+def throughput(folder: str, worker_class: str = "") -> dict:
+    """Both apps under the same settings: the project's (gthread), or `worker_class`."""
     results: dict = {}
     for name, app, env in [
         ("minimal", "bench.minimal_app:create_app()", {}),
-        ("bot", "bot:create_app()", bot_env(folder, "throughput")),
+        ("bot", "bot:create_app()", bot_env(folder, f"throughput{worker_class}")),
     ]:
-        process, base, _ = start(app, env)
-        requests_file = Path(folder) / f"{name}.txt"
+        process, base, _ = start(app, env, worker_class=worker_class)
+        requests_file = Path(folder) / f"{name}{worker_class}.txt"
         total = 2000 * SECONDS * len(CONNECTIONS)  # more than wrk can send: none repeats
         signed_requests(base, requests_file, total, TEXTS)
         wrk(base, requests_file, 8, 2)  # warm up
@@ -202,6 +208,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         results = {
             "throughput": throughput(folder),
+            # The issue's reference setting: 2 sync workers (no WebSockets with those).
+            "throughput_sync_workers": throughput(folder, "sync"),
             "startup": cold_start_and_memory(folder),
             "upstream_hanging_8_connections": hanging_upstream(folder),
             "seconds_per_run": SECONDS,
@@ -210,12 +218,14 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "load.json").write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
-    print(f"\n{'connections':<12}{'minimal req/s':>14}{'bot req/s':>11}{'ratio':>7}"
-          f"{'bot p50 ms':>12}{'bot p99 ms':>12}")  # fmt: skip
-    for c in CONNECTIONS:
-        m, b = results["throughput"]["minimal"][str(c)], results["throughput"]["bot"][str(c)]
-        print(f"{c:<12}{m['requests_per_s']:>14}{b['requests_per_s']:>11}"
-              f"{results['throughput']['ratio'][str(c)]:>7}{b['p50_ms']:>12}{b['p99_ms']:>12}")  # fmt: skip
+    for key in ("throughput", "throughput_sync_workers"):
+        table = results[key]
+        print(f"\n{key}\n{'connections':<12}{'minimal req/s':>14}{'bot req/s':>11}{'ratio':>7}"
+              f"{'bot p50 ms':>12}{'bot p99 ms':>12}")  # fmt: skip
+        for c in CONNECTIONS:
+            m, b = table["minimal"][str(c)], table["bot"][str(c)]
+            print(f"{c:<12}{m['requests_per_s']:>14}{b['requests_per_s']:>11}"
+                  f"{table['ratio'][str(c)]:>7}{b['p50_ms']:>12}{b['p99_ms']:>12}")  # fmt: skip
 
 
 if __name__ == "__main__":
