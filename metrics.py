@@ -75,6 +75,8 @@ def record(
     LATENCY.labels(message.channel).observe(seconds)
     if understanding is not None:
         INTENTS.labels(intent).inc()
+    if not log.isEnabledFor(logging.INFO):
+        return
     salt = config["BOT_LOG_SALT"] or config["TWILIO_AUTH_TOKEN"]
     fields = {
         "channel": message.channel,

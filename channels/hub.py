@@ -106,12 +106,8 @@ class RedisHub(LocalHub):
                 ready.set()
                 while True:
                     item = pubsub.get_message(timeout=1.0)
-                    if item and item["type"] == "pmessage":
-                        channel = item["channel"]
-                        channel = channel.decode() if isinstance(channel, bytes) else channel
-                        data = item["data"]
-                        text = data.decode() if isinstance(data, bytes) else data
-                        self.dispatch(channel[len(CHANNEL) :], text)
+                    if item and item["type"] == "pmessage":  # str: decode_responses
+                        self.dispatch(item["channel"][len(CHANNEL) :], item["data"])
             except redis.RedisError as error:
                 ready.set()
                 log.warning("web chat hub lost Redis, retrying in 1 s: %s", error)

@@ -196,22 +196,26 @@ class Engine:
                 message,
                 Understanding(None, 0.0),
             )
-        text_slots = [s.name for s in intent.slots if s.type == "text"]
-        slots = {text_slots[0]: place} if text_slots else {}
-        return self._start(
-            state,
-            message,
-            intent,
-            slots,
-            Understanding(intent.name, 1.0, slots, matched="location"),
-        )
+        return self._start_filled(state, message, intent, "text", place, "location")
 
     def _link(self, state: ConversationState, message: Message, link: str) -> Turn:
         """A message holding a URL goes to the link intent, its first url slot filled."""
         intent = self.rules.intent(self.settings.link_intent)
-        url_slots = [s.name for s in intent.slots if s.type == "url"]
-        slots = {url_slots[0]: link} if url_slots else {}
-        understanding = Understanding(intent.name, 1.0, slots, matched="link")
+        return self._start_filled(state, message, intent, "url", link, "link")
+
+    def _start_filled(
+        self,
+        state: ConversationState,
+        message: Message,
+        intent: Intent,
+        slot_type: str,
+        value: Any,
+        matched: str,
+    ) -> Turn:
+        """Start `intent` with `value` in its first slot of `slot_type`, if it has one."""
+        names = [s.name for s in intent.slots if s.type == slot_type]
+        slots = {names[0]: value} if names else {}
+        understanding = Understanding(intent.name, 1.0, slots, matched=matched)
         return self._start(state, message, intent, slots, understanding)
 
     def _start(

@@ -115,7 +115,7 @@ class SqliteStore:
         except OSError as error:
             raise StoreError(f"cannot create the folder {self.path.parent}: {error}") from None
         try:
-            with self._reading("open") as connection:
+            with self._write("open") as connection:
                 self._migrate(connection)
         except StoreUnavailable as error:
             raise StoreError(f"cannot open {self.path} for writing: {error}") from None
@@ -172,24 +172,20 @@ class SqliteStore:
                 raise
 
     def _migrate(self, connection: sqlite3.Connection) -> None:
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            version = connection.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"{self.path} has schema version {version}, newer than this bot's "
-                    f"{SCHEMA_VERSION}: upgrade the bot or use another file"
-                )
-            for number in range(version, SCHEMA_VERSION):
-                for statement in MIGRATIONS[number].split(";"):
-                    if statement.strip():
-                        connection.execute(statement)
-                log.info("store %s: schema migrated to version %d", self.path, number + 1)
-            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        connection.execute("COMMIT")
+        """Bring the schema to SCHEMA_VERSION, inside the caller's write transaction, so two
+        workers starting together migrate once."""
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} has schema version {version}, newer than this bot's "
+                f"{SCHEMA_VERSION}: upgrade the bot or use another file"
+            )
+        for number in range(version, SCHEMA_VERSION):
+            for statement in MIGRATIONS[number].split(";"):
+                if statement.strip():
+                    connection.execute(statement)
+            log.info("store %s: schema migrated to version %d", self.path, number + 1)
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     # -- the contract -------------------------------------------------------------------------
 

@@ -5,6 +5,8 @@ or with a kind sentence, so the user always gets a reply."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from metrics import UPSTREAM_ERRORS
@@ -12,6 +14,9 @@ from skills import ActionContext, Outcome, action, offline
 from skills.http import UpstreamError
 from skills.links import first_sentences
 from skills.wikipedia import Ambiguous, NotFound
+
+if TYPE_CHECKING:
+    from skills.services import Services
 
 log = logging.getLogger("bot.skills")
 
@@ -21,50 +26,47 @@ def _failed(error: UpstreamError) -> None:
     log.warning("upstream %s failed: %s", error.service, error.problem)
 
 
-@action("quote", outputs=("quote", "author"))
-def quote(context: ActionContext) -> Outcome:
+def _live(
+    context: ActionContext,
+    ask: Callable[[Services], Outcome],
+    bundled: Callable[[ActionContext], Outcome],
+) -> Outcome:
+    """The API's answer through `ask`, or the bundled one without services or on failure."""
     if context.services is None:
-        return offline.offline_quote(context)
+        return bundled(context)
     try:
-        found = context.services.quotes.random()
+        return ask(context.services)
     except UpstreamError as error:
         _failed(error)
-        return offline.offline_quote(context)
-    return Outcome({"quote": found.text, "author": found.author})
+        return bundled(context)
+
+
+@action("quote", outputs=("quote", "author"))
+def quote(context: ActionContext) -> Outcome:
+    def ask(services: Services) -> Outcome:
+        found = services.quotes.random()
+        return Outcome({"quote": found.text, "author": found.author})
+
+    return _live(context, ask, offline.offline_quote)
 
 
 @action("joke", outputs=("setup", "punchline"))
 def joke(context: ActionContext) -> Outcome:
-    if context.services is None:
-        return offline.offline_joke(context)
-    try:
-        found = context.services.jokes.random()
-    except UpstreamError as error:
-        _failed(error)
-        return offline.offline_joke(context)
-    return Outcome({"setup": found.setup, "punchline": found.punchline})
+    def ask(services: Services) -> Outcome:
+        found = services.jokes.random()
+        return Outcome({"setup": found.setup, "punchline": found.punchline})
+
+    return _live(context, ask, offline.offline_joke)
 
 
 @action("dog")
 def dog(context: ActionContext) -> Outcome:
-    if context.services is None:
-        return offline.offline_dog(context)
-    try:
-        return Outcome(media=(context.services.dogs.random(),))
-    except UpstreamError as error:
-        _failed(error)
-        return offline.offline_dog(context)
+    return _live(context, lambda s: Outcome(media=(s.dogs.random(),)), offline.offline_dog)
 
 
 @action("cat")
 def cat(context: ActionContext) -> Outcome:
-    if context.services is None:
-        return offline.offline_cat(context)
-    try:
-        return Outcome(media=(context.services.cats.random(),))
-    except UpstreamError as error:
-        _failed(error)
-        return offline.offline_cat(context)
+    return _live(context, lambda s: Outcome(media=(s.cats.random(),)), offline.offline_cat)
 
 
 @action("weather", outputs=("report",))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import socket
 import subprocess
 import sys
 import time
@@ -15,14 +14,9 @@ import requests
 
 from config import DEFAULTS
 from tests.conftest import TOKEN, parse_twiml, signature_for, whatsapp_form
+from tests.helpers import closed_port
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def procfile_command(port: int) -> list[str]:
@@ -38,7 +32,7 @@ class Server:
     """One gunicorn master and its workers, started from the Procfile with `settings`."""
 
     def __init__(self, port: int | None = None, **settings: str) -> None:
-        self.port = port or free_port()
+        self.port = port or closed_port()
         self.base = f"http://127.0.0.1:{self.port}"
         # Every setting explicit, so a developer's own .env cannot change what is tested.
         env = {**os.environ, **{k: "" for k in DEFAULTS}, "TWILIO_AUTH_TOKEN": TOKEN}
