@@ -4,9 +4,12 @@ load the state, run the engine, and keep the state, history and reply in one com
 Every channel calls `Pipeline.handle`, so WhatsApp, the terminal and the web chat share one
 engine and one memory. When the memory fails, the user still gets a friendly sentence.
 
-With a reply `budget`, the work runs on this process's thread pool and `handle` waits at
-most that long: a slow skill then gets "one moment…" at once, and its answer goes to the
-channel's `later` callback when it is ready (a Twilio REST message, a WebSocket frame).
+With a reply `budget`, a message that needs nothing slow is answered on the caller's thread
+(most are: the engine takes microseconds). One that would run a slow action, or whose
+sender's previous message still holds the lock, runs on this process's thread pool, and
+`handle` waits at most `budget` seconds for it: a slow skill then gets "one moment…" at
+once, and its answer goes to the channel's `later` callback when it is ready (a Twilio REST
+message, a WebSocket frame).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from engine import Engine, Message, Reply, Turn
+from engine import Engine, Message, NeedsTime, Reply, Turn
 from memory import Exchange, Store, StoreBusy, StoreUnavailable
 
 log = logging.getLogger("bot.pipeline")
@@ -87,6 +90,12 @@ class Pipeline:
         the work is not done and `later` can deliver the result, else an apology."""
         if budget is None:
             return self._handle(message)
+        try:
+            return self._handle(message, quick=True)
+        except NeedsTime:
+            pass  # a slow action or a busy sender: the pool runs it, within the budget
+        except Exception:
+            return _failed(message)
         job = _Job()
         self._executor().submit(self._run, message, job, later)
         if job.done.wait(budget):
@@ -119,8 +128,7 @@ class Pipeline:
         try:
             handled = self._handle(message)
         except Exception:
-            log.exception("failed to answer message %s", message.message_id)
-            handled = Handled((Reply(APOLOGY),), "failed")
+            handled = _failed(message)
         with job.guard:
             job.result = handled
             late = job.late
@@ -137,11 +145,15 @@ class Pipeline:
         except Exception:
             log.exception("delivering the late answer to message %s failed", message.message_id)
 
-    def _handle(self, message: Message) -> Handled:
+    def _handle(self, message: Message, quick: bool = False) -> Handled:
+        """The message handled under its sender's lock. With `quick`, raise `NeedsTime`,
+        having changed nothing, when the lock is taken or the turn would run a slow action."""
         try:
-            with self.store.lock(message.sender):
-                handled = self._handle_locked(message)
+            with self.store.lock(message.sender, 0 if quick else None):
+                handled = self._handle_locked(message, quick)
         except StoreBusy as error:
+            if quick:
+                raise NeedsTime("the sender's lock") from error
             log.warning("message %s not handled: %s", message.message_id, error)
             return Handled((Reply(BUSY),), "busy")
         except StoreUnavailable as error:
@@ -150,18 +162,23 @@ class Pipeline:
         self._purge_when_due()
         return handled
 
-    def _handle_locked(self, message: Message) -> Handled:
+    def _handle_locked(self, message: Message, quick: bool) -> Handled:
         if message.message_id:
             recorded = self.store.recorded(message.sender, message.message_id)
             if recorded is not None:
                 return Handled(recorded, "duplicate")
+        state = self.store.load(message.sender)
+        # A quick turn runs before the message is counted: NeedsTime leaves nothing done.
+        # A slow one runs after, so a flood never reaches the slow skills.
+        turn = self.engine.respond(state, message, quick=True) if quick else None
         if self.rate_limit:
             count = self.store.count_message(message.sender)
             if count > self.rate_limit:
                 # Say it once a minute; after that, stay quiet rather than add to the flood.
                 first = count == self.rate_limit + 1
                 return Handled((Reply(SLOW_DOWN),) if first else (), "limited")
-        turn = self.engine.respond(self.store.load(message.sender), message)
+        if turn is None:
+            turn = self.engine.respond(state, message)
         if turn.forget:
             # Nothing is kept about this message either, so a redelivery forgets again.
             self.store.forget(message.sender)
@@ -198,3 +215,9 @@ class Pipeline:
             log.warning("retention purge failed, will retry within the hour: %s", error)
         finally:
             self._purging.release()
+
+
+def _failed(message: Message) -> Handled:
+    """The apology for a message whose handling raised; the traceback goes to the log."""
+    log.exception("failed to answer message %s", message.message_id)
+    return Handled((Reply(APOLOGY),), "failed")

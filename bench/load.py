@@ -64,7 +64,7 @@ def start(
         try:
             if requests.get(f"{base}/health", timeout=1).status_code == 200:
                 return process, base, time.perf_counter() - started
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.005)
         if process.poll() is not None or time.perf_counter() - started > 60:
             raise SystemExit(f"{app} did not start")

@@ -71,7 +71,6 @@ def bench_webhook(app, rounds: int) -> dict[str, float]:
 
 def app_with(store_url: str):
     settings = {"TWILIO_AUTH_TOKEN": TOKEN, "BOT_LOG_LEVEL": "WARNING", "BOT_STORE_URL": store_url}
-    settings["BOT_OFFLINE"] = "true"  # these messages need no upstream: no network at all
     settings["BOT_OFFLINE"] = "true"  # these messages need no upstream; never touch the network
     return create_app(settings)
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 import click
 from flask import Request, current_app
 from flask.cli import with_appcontext
-from twilio.request_validator import RequestValidator
+from twilio.request_validator import RequestValidator, compare
 
 HEADER = "X-Twilio-Signature"
 
@@ -37,8 +37,12 @@ def refusal(request: Request, settings: Mapping) -> str | None:
     if not signature.strip():
         return f"no {HEADER} header"
     url = called_url(request, settings["BOT_PUBLIC_URL"])
+    validator = RequestValidator(token)
     try:
-        valid = RequestValidator(token).validate(url, request.form, signature)
+        # The URL as called first (one HMAC); `validate` then also tries it with the port
+        # added or removed (two more), as Twilio's own signing is inconsistent about ports.
+        valid = compare(validator.compute_signature(url, request.form), signature)
+        valid = valid or validator.validate(url, request.form, signature)
     except (TypeError, ValueError, UnicodeError):
         valid = False
     if valid:

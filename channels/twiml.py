@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from xml.sax.saxutils import escape
 
 from twilio.twiml.messaging_response import MessagingResponse
@@ -22,6 +23,8 @@ MAX_MESSAGES = 10
 # Twilio's limit is 64 kB for the whole response; leave room for tags and the declaration.
 MAX_RESPONSE_BYTES = 60_000
 CUT_NOTICE = "✂️ (That was too long for WhatsApp, so I cut the rest.)"
+CACHED_ANSWERS = 512  # rendered answers kept, the most recently used
+CACHED_TEXT = 2000  # characters at most in an answer that is kept (so at most about 1 MB)
 
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0d\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # Boundaries to split at, best first; each keeps its separator on the left-hand piece.
@@ -117,7 +120,22 @@ def _cap(messages: list[Outgoing]) -> list[Outgoing]:
 
 
 def render(replies: Iterable[Reply]) -> str:
-    """The TwiML document for `replies`; `<Response />` when there is nothing to say."""
+    """The TwiML document for `replies`; `<Response />` when there is nothing to say.
+
+    Bots say the same few things again and again ("Hi! 👋", the menu, "You're welcome"),
+    and building the XML costs more than choosing the words, so short answers are kept."""
+    replies = tuple(replies)
+    if sum(len(r.text) for r in replies) <= CACHED_TEXT:
+        return _render_kept(replies)
+    return _render(replies)
+
+
+@lru_cache(maxsize=CACHED_ANSWERS)
+def _render_kept(replies: tuple[Reply, ...]) -> str:
+    return _render(replies)
+
+
+def _render(replies: tuple[Reply, ...]) -> str:
     response = MessagingResponse()
     for outgoing in plan(replies):
         message = response.message()

@@ -4,7 +4,7 @@ Nothing here knows about Flask, Twilio, storage or HTTP, so every rule and every
 tested with plain Python values.
 """
 
-from engine.core import Engine, Turn
+from engine.core import Engine, NeedsTime, Turn
 from engine.message import Button, Location, Media, Message, Reply
 from engine.state import ConversationState
 
@@ -15,6 +15,7 @@ __all__ = [
     "Location",
     "Media",
     "Message",
+    "NeedsTime",
     "Reply",
     "Turn",
 ]

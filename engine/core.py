@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -22,9 +23,15 @@ from nlp import fold, tokenize
 from nlp.analysis import Analyzer
 from rules import Intent, Response, RuleSet
 from rules.loader import TEMPLATE_VARIABLE
-from skills import ActionContext, Outcome, registry
+from skills import ActionContext, Outcome, quick_actions, registry
 
 MAX_ATTEMPTS = 2  # times a slot question is asked again before the bot lets it go
+# Set for the duration of a `respond(..., quick=True)` in this thread.
+_QUICK_ONLY: ContextVar[bool] = ContextVar("quick_only", default=False)
+
+
+class NeedsTime(Exception):
+    """Raised by `respond(..., quick=True)` before running an action that may be slow."""
 
 
 @dataclass(frozen=True)
@@ -40,7 +47,8 @@ class Turn:
 
 class Engine:
     """Answers messages from a `RuleSet`. `rng` picks among variants, `clock` tells the time,
-    `actions` maps action names to functions (default: the registered skills)."""
+    `actions` maps action names to functions (default: the registered skills), and `quick`
+    names those that never wait (default: the registered ones that say so)."""
 
     def __init__(
         self,
@@ -49,6 +57,7 @@ class Engine:
         clock: Callable[[], datetime] | None = None,
         actions: Mapping[str, Callable[[ActionContext], Outcome]] | None = None,
         services: Any = None,
+        quick: frozenset[str] | None = None,
     ) -> None:
         self.rules = rules
         self.settings = rules.settings
@@ -64,7 +73,9 @@ class Engine:
         self._clock = clock or (lambda: datetime.now(UTC))
         if actions is None:
             actions = {name: entry.function for name, entry in registry().items()}
+            quick = quick_actions() if quick is None else quick
         self._actions = actions
+        self._quick = quick or frozenset()
         self._services = services  # the skills' API clients; None: offline answers
         self._by_name = {fold(i.name): i for i in rules.intents}
         self._cancel = {" ".join(tokenize(w)) for w in self.settings.cancel}
@@ -86,7 +97,19 @@ class Engine:
 
     # -- one turn -----------------------------------------------------------------------------
 
-    def respond(self, state: ConversationState, message: Message) -> Turn:
+    def respond(self, state: ConversationState, message: Message, quick: bool = False) -> Turn:
+        """The turn for `message`. With `quick`, raise `NeedsTime` instead of running an
+        action that may be slow, so the caller can give the turn a thread of its own; the
+        engine has changed nothing by then."""
+        if not quick:
+            return self._respond(state, message)
+        token = _QUICK_ONLY.set(True)
+        try:
+            return self._respond(state, message)
+        finally:
+            _QUICK_ONLY.reset(token)
+
+    def _respond(self, state: ConversationState, message: Message) -> Turn:
         phrase = " ".join(tokenize(message.text))
         understanding = self.understand(message, state)
         if state.pending is not None:
@@ -246,6 +269,8 @@ class Engine:
         understanding: Understanding,
     ) -> Turn:
         outcome = Outcome()
+        if intent.action and intent.action not in self._quick and _QUICK_ONLY.get():
+            raise NeedsTime(intent.action)
         if intent.action:
             context = ActionContext(
                 message, slots, state.variables, self._clock(), self._rng, self._services

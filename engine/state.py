@@ -6,7 +6,7 @@ where to keep it. `to_dict`/`from_dict` give the JSON-safe form a store persists
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 
@@ -38,7 +38,24 @@ class ConversationState:
         return replace(self, last_intent=intent, turns=self.turns + 1, **values)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Spelled out: dataclasses.asdict deep-copies, which cost more than the rest of the
+        # store's work for a message.
+        pending = self.pending
+        return {
+            "last_intent": self.last_intent,
+            "variables": dict(self.variables),
+            "turns": self.turns,
+            "pending": None
+            if pending is None
+            else {
+                "intent": pending.intent,
+                "slots": dict(pending.slots),
+                "asking": pending.asking,
+                "attempts": pending.attempts,
+            },
+            "suggestion": self.suggestion,
+            "menu_open": self.menu_open,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ConversationState:

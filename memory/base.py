@@ -98,8 +98,10 @@ class Store(Protocol):
     def check(self) -> None:
         """Raise `StoreUnavailable` unless the store answers now."""
 
-    def lock(self, sender: str) -> AbstractContextManager[None]:
-        """Hold the sender's lock: their messages are handled one at a time, everywhere."""
+    def lock(self, sender: str, wait: float | None = None) -> AbstractContextManager[None]:
+        """Hold the sender's lock: their messages are handled one at a time, everywhere.
+        Wait at most `wait` seconds for it (default `lock_wait`; 0: try once), then raise
+        `StoreBusy`."""
 
     def recorded(self, sender: str, message_id: str) -> tuple[Reply, ...] | None:
         """The replies already sent for this message, or None if it is new."""

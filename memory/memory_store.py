@@ -41,11 +41,12 @@ class MemoryStore:
         return None
 
     @contextmanager
-    def lock(self, sender: str) -> Iterator[None]:
+    def lock(self, sender: str, wait: float | None = None) -> Iterator[None]:
+        wait = self.lock_wait if wait is None else wait
         with self._guard:
             lock = self._locks.setdefault(sender, threading.Lock())
-        if not lock.acquire(timeout=self.lock_wait):
-            raise StoreBusy(f"the sender's previous message held the lock for {self.lock_wait:g} s")
+        if not lock.acquire(timeout=wait):
+            raise StoreBusy(f"the sender's previous message held the lock for {wait:g} s")
         try:
             yield
         finally:

@@ -139,18 +139,19 @@ class RedisStore:
             self.client.ping()
 
     @contextmanager
-    def lock(self, sender: str) -> Iterator[None]:
+    def lock(self, sender: str, wait: float | None = None) -> Iterator[None]:
+        wait = self.lock_wait if wait is None else wait
         lock = self.client.lock(
             f"{PREFIX}{{{sender}}}:lock",
             timeout=self.lock_lease,
             sleep=0.005,
-            blocking_timeout=self.lock_wait,
+            blocking_timeout=wait,
             thread_local=False,
         )
         with self._errors("lock"):
-            taken = lock.acquire()
+            taken = lock.acquire(blocking=wait > 0)
         if not taken:
-            raise StoreBusy(f"the sender's previous message held the lock for {self.lock_wait:g} s")
+            raise StoreBusy(f"the sender's previous message held the lock for {wait:g} s")
         try:
             yield
         finally:

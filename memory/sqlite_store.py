@@ -3,14 +3,22 @@ workers of one machine.
 
 WAL lets readers run beside the writer; every read-modify-write starts with
 `BEGIN IMMEDIATE`, so two workers never both read and then both write. Each worker process
-keeps its own small pool of connections, opened after the fork, one per busy thread. The schema is created and migrated on
-start-up; `PRAGMA user_version` holds its version.
+keeps its own small pool of connections, opened after the fork, one per busy thread. The
+schema is created and migrated on start-up; `PRAGMA user_version` holds its version.
+
+SQLite has one writer at a time, and a writer that finds the file busy sleeps at least a
+millisecond before it tries again; under load those sleeps, not the work, set the pace.
+So writers queue first: threads on a lock in the process, processes on `flock` of a
+`-writer` file beside the database. Both waits are bounded, and SQLite's own busy timeout
+still covers anyone else writing to the file.
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -21,10 +29,8 @@ from pathlib import Path
 
 from engine import ConversationState, Reply
 from memory.base import (
-    HISTORY_LIMIT,
     LOCK_LEASE,
     LOCK_WAIT,
-    RECORD_LIMIT,
     Exchange,
     StoreBusy,
     StoreError,
@@ -39,7 +45,8 @@ log = logging.getLogger("bot.memory")
 BUSY_TIMEOUT = 2.0  # seconds a statement waits for another writer before giving up
 PURGE_BATCH = 500  # rows per purge transaction, so writers are never held up for long
 
-# MIGRATIONS[n] takes the database from version n to version n + 1.
+# MIGRATIONS[n] takes the database from version n to version n + 1: a script of statements
+# separated by ";" at the end of a line (a trigger's body has its own, mid-line).
 MIGRATIONS = [
     """
     CREATE TABLE conversations (
@@ -66,8 +73,79 @@ MIGRATIONS = [
         PRIMARY KEY (sender, bucket)
     ) WITHOUT ROWID;
     """,
+    # The history and the reply records keep themselves to their limits (HISTORY_LIMIT,
+    # RECORD_LIMIT; written out, as a migration never changes), inside the statement that
+    # adds a row: one statement per table on every message, not two.
+    """
+    CREATE INDEX replies_by_sender_age ON replies (sender, at);
+    CREATE TRIGGER history_limit AFTER INSERT ON history BEGIN
+        DELETE FROM history WHERE sender = new.sender AND id <= (
+            SELECT id FROM history WHERE sender = new.sender
+            ORDER BY id DESC LIMIT 1 OFFSET 50); END;
+    CREATE TRIGGER replies_limit AFTER INSERT ON replies BEGIN
+        DELETE FROM replies WHERE sender = new.sender AND message_id IN (
+            SELECT message_id FROM replies WHERE sender = new.sender
+            ORDER BY at DESC, message_id DESC LIMIT -1 OFFSET 200); END;
+    CREATE TRIGGER counts_limit AFTER INSERT ON message_counts BEGIN
+        DELETE FROM message_counts WHERE sender = new.sender AND bucket < new.bucket - 1; END;
+    """,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class _WriterQueue:
+    """Writers of one database queue here before `BEGIN IMMEDIATE`: the threads of this
+    process on a lock, the processes on `flock` of `<database>-writer`. A wait longer than
+    `BUSY_TIMEOUT` gives up on the queue and leaves it to SQLite's busy timeout."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path.with_name(path.name + "-writer")
+        self._threads = threading.Lock()
+        self._fd = -1
+        self._pid = 0
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        deadline = time.monotonic() + BUSY_TIMEOUT
+        if not self._threads.acquire(timeout=BUSY_TIMEOUT):
+            yield
+            return
+        try:
+            fd = self._lock_file(deadline)
+            try:
+                yield
+            finally:
+                if fd >= 0:
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+    def _lock_file(self, deadline: float) -> int:
+        """The locked file's descriptor, or -1 when it could not be locked in time."""
+        if self._pid != os.getpid():  # a forked child needs its own open file to lock
+            try:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            except OSError as error:
+                raise StoreUnavailable(f"SQLite {self.path}: {error}") from None
+            self._pid = os.getpid()
+        delay = 0.0001
+        while True:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return self._fd
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    return -1
+                time.sleep(delay)
+                delay = min(delay * 2, 0.002)
+            except OSError:  # no flock here (some network file systems): SQLite decides
+                return -1
+
+    def close(self) -> None:
+        with self._threads:  # not while a writer holds the file locked
+            if self._pid == os.getpid() and self._fd >= 0:
+                os.close(self._fd)
+            self._fd, self._pid = -1, 0
 
 
 def _owner_is_gone(token: str) -> bool:
@@ -104,6 +182,7 @@ class SqliteStore:
         self._pool_pid = os.getpid()
         self._pool_lock = threading.Lock()
         self._closed = False
+        self._writers = _WriterQueue(self.path)
         self._open()
 
     # -- connections --------------------------------------------------------------------------
@@ -159,9 +238,13 @@ class SqliteStore:
                     connection.close()
 
     @contextmanager
-    def _write(self, doing: str) -> Iterator[sqlite3.Connection]:
-        """A write transaction that holds the database's write lock from its first read."""
-        with self._reading(doing) as connection:
+    def _write(self, doing: str, transaction: bool = True) -> Iterator[sqlite3.Connection]:
+        """A write transaction that holds the database's write lock from its first read;
+        without `transaction`, for one statement, which is a transaction of its own."""
+        with self._writers.turn(), self._reading(doing) as connection:
+            if not transaction:
+                yield connection
+                return
             connection.execute("BEGIN IMMEDIATE")
             try:
                 yield connection
@@ -181,7 +264,7 @@ class SqliteStore:
                 f"{SCHEMA_VERSION}: upgrade the bot or use another file"
             )
         for number in range(version, SCHEMA_VERSION):
-            for statement in MIGRATIONS[number].split(";"):
+            for statement in re.split(r";\s*$", MIGRATIONS[number], flags=re.MULTILINE):
                 if statement.strip():
                     connection.execute(statement)
             log.info("store %s: schema migrated to version %d", self.path, number + 1)
@@ -194,25 +277,24 @@ class SqliteStore:
             connection.execute("SELECT 1 FROM conversations LIMIT 1").fetchall()
 
     @contextmanager
-    def lock(self, sender: str) -> Iterator[None]:
+    def lock(self, sender: str, wait: float | None = None) -> Iterator[None]:
+        wait = self.lock_wait if wait is None else wait
         # The owner's pid first: a lock left by a worker that was killed is taken over at
         # once, not after the lease (one file means one machine, so the pid says it all).
         token = f"{os.getpid()}:{uuid.uuid4().hex}"
-        deadline = time.monotonic() + self.lock_wait
+        deadline = time.monotonic() + wait
         delay = 0.002
         while not self._take_lock(sender, token):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise StoreBusy(
-                    f"the sender's previous message held the lock for {self.lock_wait:g} s"
-                )
+                raise StoreBusy(f"the sender's previous message held the lock for {wait:g} s")
             time.sleep(min(delay, remaining))
             delay = min(delay * 2, 0.05)
         try:
             yield
         finally:
             try:
-                with self._write("unlock") as connection:
+                with self._write("unlock", transaction=False) as connection:
                     connection.execute(
                         "DELETE FROM locks WHERE sender = ? AND token = ?", (sender, token)
                     )
@@ -220,22 +302,30 @@ class SqliteStore:
                 log.warning("could not release a lock (it expires by itself): %s", error)
 
     def _take_lock(self, sender: str, token: str) -> bool:
+        """One statement takes a free or expired lock; a held one is looked at only when
+        that fails, to take it over from a process that is gone."""
         now = time.time()
-        with self._write("lock") as connection:
-            connection.execute(
-                "DELETE FROM locks WHERE sender = ? AND expires_at < ?", (sender, now)
+        with self._write("lock", transaction=False) as connection:
+            taken = connection.execute(
+                "INSERT INTO locks (sender, token, expires_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (sender) DO UPDATE SET token = excluded.token, "
+                "expires_at = excluded.expires_at WHERE locks.expires_at < ?",
+                (sender, token, now + self.lock_lease, now),
             )
+            if taken.rowcount == 1:
+                return True
+        with self._write("lock") as connection:
             held = connection.execute(
                 "SELECT token FROM locks WHERE sender = ?", (sender,)
             ).fetchone()
-            if held is not None and _owner_is_gone(held[0]):
-                log.warning("took over a lock left by a process that is gone")
-                connection.execute("DELETE FROM locks WHERE sender = ?", (sender,))
-            taken = connection.execute(
-                "INSERT OR IGNORE INTO locks (sender, token, expires_at) VALUES (?, ?, ?)",
-                (sender, token, now + self.lock_lease),
+            if held is None or not _owner_is_gone(held[0]):
+                return False
+            log.warning("took over a lock left by a process that is gone")
+            connection.execute(
+                "UPDATE locks SET token = ?, expires_at = ? WHERE sender = ?",
+                (token, now + self.lock_lease, sender),
             )
-            return taken.rowcount == 1
+            return True
 
     def recorded(self, sender: str, message_id: str) -> tuple[Reply, ...] | None:
         with self._reading("read a reply record") as connection:
@@ -264,11 +354,6 @@ class SqliteStore:
                 )
                 if inserted.rowcount == 0:
                     return False
-                connection.execute(
-                    "DELETE FROM replies WHERE sender = ? AND message_id NOT IN "
-                    "(SELECT message_id FROM replies WHERE sender = ? ORDER BY at DESC LIMIT ?)",
-                    (sender, sender, RECORD_LIMIT),
-                )
             connection.execute(
                 "INSERT INTO conversations (sender, state, updated_at) VALUES (?, ?, ?) "
                 "ON CONFLICT (sender) DO UPDATE SET state = excluded.state, "
@@ -278,11 +363,6 @@ class SqliteStore:
             connection.execute(
                 "INSERT INTO history (sender, at, exchange) VALUES (?, ?, ?)",
                 (sender, exchange.at, raw),
-            )
-            connection.execute(
-                "DELETE FROM history WHERE sender = ? AND id NOT IN "
-                "(SELECT id FROM history WHERE sender = ? ORDER BY id DESC LIMIT ?)",
-                (sender, sender, HISTORY_LIMIT),
             )
         return True
 
@@ -303,13 +383,14 @@ class SqliteStore:
 
     def count_message(self, sender: str, period: int = 60) -> int:
         window = int(self._clock() // period)
-        with self._write("count a message") as connection:
-            connection.execute("DELETE FROM message_counts WHERE bucket < ?", (window - 1,))
-            (count,) = connection.execute(
+        with self._write("count a message", transaction=False) as connection:
+            # A trigger deletes the sender's past windows; fetchall ends the statement, and
+            # so its transaction.
+            ((count,),) = connection.execute(
                 "INSERT INTO message_counts (sender, bucket, count) VALUES (?, ?, 1) "
                 "ON CONFLICT (sender, bucket) DO UPDATE SET count = count + 1 RETURNING count",
                 (sender, window),
-            ).fetchone()
+            ).fetchall()
         return count
 
     def forget(self, sender: str) -> None:
@@ -335,6 +416,10 @@ class SqliteStore:
                 deleted += count
                 if count < PURGE_BATCH:
                     break
+        with self._write("purge") as connection:  # counts from windows long gone
+            connection.execute(
+                "DELETE FROM message_counts WHERE bucket < ?", (int(self._clock() // 60) - 1,)
+            )
         return deleted
 
     def close(self) -> None:
@@ -344,6 +429,7 @@ class SqliteStore:
             idle, self._pool = self._pool, []
         for connection in idle:
             connection.close()
+        self._writers.close()
 
     def _cutoff(self) -> float:
         return cutoff(self._clock(), self.retention_days)

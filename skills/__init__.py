@@ -48,16 +48,23 @@ Action = Callable[[ActionContext], Outcome]
 class Registered:
     function: Action
     outputs: frozenset[str]
+    quick: bool = False
 
 
 _REGISTRY: dict[str, Registered] = {}
 
 
-def action(name: str, outputs: tuple[str, ...] = ()) -> Callable[[Action], Action]:
-    """Register `function` as the action `name`, providing the variables in `outputs`."""
+def action(
+    name: str, outputs: tuple[str, ...] = (), quick: bool = False
+) -> Callable[[Action], Action]:
+    """Register `function` as the action `name`, providing the variables in `outputs`.
+
+    `quick=True` promises that the action never waits for anything (no network, no files):
+    its messages are then answered on the request's own thread. Any other action runs on
+    the pool, under the reply budget, because it may be slow."""
 
     def register(function: Action) -> Action:
-        _REGISTRY[name] = Registered(function, frozenset(outputs))
+        _REGISTRY[name] = Registered(function, frozenset(outputs), quick)
         return function
 
     return register
@@ -67,6 +74,11 @@ def registry() -> dict[str, Registered]:
     from skills import live, offline  # noqa: F401 -- registers the shipped actions
 
     return dict(_REGISTRY)
+
+
+def quick_actions() -> frozenset[str]:
+    """The registered actions that promise never to wait (see `action`)."""
+    return frozenset(name for name, entry in registry().items() if entry.quick)
 
 
 def action_outputs() -> dict[str, frozenset[str]]:

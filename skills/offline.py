@@ -88,7 +88,7 @@ def offline_currency(context: ActionContext) -> Outcome:
     )
 
 
-@action("time", outputs=("time", "date", "timezone"))
+@action("time", outputs=("time", "date", "timezone"), quick=True)
 def current_time(context: ActionContext) -> Outcome:
     now = context.now
     return Outcome(
@@ -100,6 +100,6 @@ def current_time(context: ActionContext) -> Outcome:
     )
 
 
-@action("forget_me")
+@action("forget_me", quick=True)
 def forget_me(context: ActionContext) -> Outcome:
     return Outcome(forget=True)

@@ -55,7 +55,7 @@ class Server:
             try:
                 if requests.get(f"{self.base}/health", timeout=1).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not up yet, or still busy
                 time.sleep(0.1)
             if self.process.poll() is not None:
                 pytest.fail(f"gunicorn exited early:\n{self.process.stdout.read()}")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import random
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 
 import pytest
 
-from engine import Button, ConversationState, Engine, Location, Media, Message
+from engine import Button, ConversationState, Engine, Location, Media, Message, NeedsTime
 from engine.core import render
 from rules import load_rules
 
@@ -284,6 +285,9 @@ def test_state_round_trips_through_its_dict_form(engine):
     state = chat(engine, "convert money", "gbp")[-1].state
     assert state.pending is not None
     assert ConversationState.from_dict(state.to_dict()) == state
+    # The hand-written dict form holds every field, as dataclasses.asdict would.
+    state = replace(state, variables={"name": "Ana"}, suggestion="joke", menu_open=True)
+    assert state.to_dict() == asdict(state)
 
 
 def test_profile_name_fills_the_greeting(engine):
@@ -344,3 +348,15 @@ def test_button_text_is_used_when_payload_is_opaque(engine):
 )
 def test_render(template, expected):
     assert render(template, {"profile_name": "Ana"}) == expected
+
+
+def test_a_quick_turn_stops_before_an_action_that_may_wait(engine):
+    with pytest.raises(NeedsTime, match="joke"):
+        engine.respond(ConversationState(), msg("tell me a joke"), quick=True)
+    # Actions that promise never to wait, and turns without one, go ahead.
+    assert "15:09" in text(engine.respond(ConversationState(), msg("what time is it"), quick=True))
+    assert (
+        engine.respond(ConversationState(), msg("hi"), quick=True).understanding.intent == "greet"
+    )
+    # The same slow turn without `quick` runs its action (offline here).
+    assert engine.respond(ConversationState(), msg("tell me a joke")).understanding.intent == "joke"

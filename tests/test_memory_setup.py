@@ -3,6 +3,8 @@ while the bot runs (Redis refused, Redis silent, SQLite locked)."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import shutil
 import socket
 import sqlite3
@@ -14,7 +16,7 @@ import pytest
 
 from bot import create_app
 from config import DEFAULTS, ConfigError
-from memory import SqliteStore, open_store
+from memory import SqliteStore, open_store, sqlite_store
 from memory.sqlite_store import SCHEMA_VERSION
 from pipeline import DEGRADED
 from tests.conftest import base_settings, post_whatsapp, reply_text, unavailable
@@ -184,6 +186,43 @@ def test_sqlite_locked_past_its_timeout(tmp_path, caplog):
     assert reply_text(post_whatsapp(client, "what is my name")) == "Your name is Ana 😊"
 
 
+def hold_writer_file(path, seconds: float) -> threading.Thread:
+    """Another writer (a file of its own, as another process has) holding the queue."""
+    fd = os.open(f"{path}-writer", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+
+    def release():
+        time.sleep(seconds)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+    thread = threading.Thread(target=release)
+    thread.start()
+    return thread
+
+
+def test_sqlite_writers_queue_on_the_writer_file(tmp_path):
+    store = SqliteStore(tmp_path / "bot.db")
+    holder = hold_writer_file(tmp_path / "bot.db", 0.3)
+    started = time.monotonic()
+    assert store.count_message("a") == 1
+    waited = time.monotonic() - started
+    holder.join()
+    assert 0.25 < waited < 2  # it waited for the other writer, not for a timeout
+    store.close()
+
+
+def test_a_writer_file_held_too_long_leaves_it_to_sqlite(tmp_path, monkeypatch):
+    monkeypatch.setattr(sqlite_store, "BUSY_TIMEOUT", 0.2)
+    store = SqliteStore(tmp_path / "bot.db")
+    holder = hold_writer_file(tmp_path / "bot.db", 1.5)
+    started = time.monotonic()
+    assert store.count_message("a") == 1  # the database itself is free
+    assert time.monotonic() - started < 1.2
+    holder.join()
+    store.close()
+
+
 def test_the_bot_recovers_when_redis_comes_back(tmp_path):
     server = shutil.which("redis-server")
     if server is None:
@@ -230,5 +269,5 @@ def test_a_version_1_database_is_migrated_without_losing_anything(tmp_path):
     assert store.load("whatsapp:+1555").variables == {"name": "Ana"}
     assert store.count_message("whatsapp:+1555") == 1  # the table version 2 added
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     store.close()

@@ -6,14 +6,17 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import pytest
 
 from engine import Engine, Message
 from memory import MemoryStore, SqliteStore, StoreUnavailable
-from pipeline import BUSY, DEGRADED, SLOW_DOWN, Pipeline
+from pipeline import APOLOGY, BUSY, DEGRADED, SLOW_DOWN, Pipeline
 from rules import load_rules
+from skills import ActionContext, Outcome
 
 
 def message(sender: str, body: str, message_id: str = "") -> Message:
@@ -144,3 +147,79 @@ def test_a_sender_over_the_rate_limit_is_told_once_then_ignored(tmp_path):
     assert one.handle(message("b", "hi")).outcome == "answered"  # others are not affected
     now[0] += 60
     assert two.handle(message("a", "hi")).outcome == "answered"
+
+
+def threads_seen(quick: frozenset[str]) -> tuple[Pipeline, list[str]]:
+    """A pipeline whose only action, `where`, notes the thread it runs on; `quick` says
+    whether it promises never to wait."""
+    seen: list[str] = []
+
+    def where(context: ActionContext) -> Outcome:
+        seen.append(threading.current_thread().name)
+        return Outcome()
+
+    rules = load_rules()
+    rules = replace(rules, intents=tuple(replace(i, action="where") for i in rules.intents))
+    engine = Engine(rules, actions={"where": where}, quick=quick)
+    return Pipeline(engine, MemoryStore()), seen
+
+
+def test_a_quick_turn_is_answered_on_the_callers_thread():
+    pipeline, seen = threads_seen(frozenset({"where"}))
+    handled = pipeline.handle(message("a", "hi", "SM1"), budget=1)
+    assert handled.outcome == "answered"
+    assert seen == [threading.current_thread().name]
+
+
+def test_a_turn_with_an_action_that_may_wait_runs_on_the_pool():
+    pipeline, seen = threads_seen(frozenset())
+    handled = pipeline.handle(message("a", "hi", "SM1"), budget=1)
+    assert handled.outcome == "answered"
+    assert len(seen) == 1
+    assert seen[0].startswith("message")
+    # Without a budget (the terminal) everything runs on the caller's thread.
+    pipeline.handle(message("a", "hi", "SM2"))
+    assert seen[1] == threading.current_thread().name
+    pipeline.close()
+
+
+def test_a_slow_turn_is_counted_once_against_the_rate_limit():
+    pipeline, seen = threads_seen(frozenset())
+    pipeline.rate_limit = 2
+    outcomes = [pipeline.handle(message("a", "hi", f"SM{n}"), budget=1).outcome for n in range(3)]
+    assert outcomes == ["answered", "answered", "limited"]
+    assert len(seen) == 2  # the limited message never reached the action
+    pipeline.close()
+
+
+def test_a_message_behind_a_busy_one_waits_its_turn_within_the_budget():
+    store = MemoryStore()
+    pipeline = Pipeline(Engine(load_rules()), store)
+    held = threading.Event()
+
+    def hold_the_lock():
+        with store.lock("a"):
+            held.set()
+            time.sleep(0.3)
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    held.wait(5)
+    started = time.monotonic()
+    handled = pipeline.handle(message("a", "hi", "SM1"), budget=2)
+    holder.join()
+    assert handled.outcome == "answered"
+    assert 0.2 < time.monotonic() - started < 2
+    pipeline.close()
+
+
+def test_a_failing_quick_turn_gets_the_apology(monkeypatch, caplog):
+    pipeline = Pipeline(Engine(load_rules()), MemoryStore())
+
+    def explode(state, message, quick=False):
+        raise RuntimeError("a rule blew up")
+
+    monkeypatch.setattr(pipeline.engine, "respond", explode)
+    handled = pipeline.handle(message("a", "hi", "SM1"), budget=1)
+    assert (handled.outcome, handled.replies[0].text) == ("failed", APOLOGY)
+    assert "RuntimeError: a rule blew up" in caplog.text

@@ -146,7 +146,7 @@ def test_demo_greeting_uses_the_profile_name(client):
 def test_engine_failure_gives_an_apology_and_a_redacted_traceback(monkeypatch, capsys):
     client = create_app(base_settings()).test_client()
 
-    def explode(self, state, message):
+    def explode(self, state, message, quick=False):
         raise RuntimeError(f"rule blew up for {message.sender} (wa {message.wa_id})")
 
     monkeypatch.setattr(Engine, "respond", explode)
