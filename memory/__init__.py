@@ -10,12 +10,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from memory.base import Exchange, Store, StoreBusy, StoreError, StoreUnavailable
 from memory.memory_store import MemoryStore
-from memory.redis_store import RedisStore
 from memory.sqlite_store import SqliteStore
+
+if TYPE_CHECKING:
+    from memory.redis_store import RedisStore
 
 __all__ = [
     "Exchange",
@@ -31,6 +34,15 @@ __all__ = [
 ]
 
 SCHEMES = ("sqlite", "redis", "rediss", "memory")
+
+
+def __getattr__(name: str) -> Any:
+    """`RedisStore` on first use: redis-py is imported only by bots that need it."""
+    if name == "RedisStore":
+        from memory.redis_store import RedisStore
+
+        return RedisStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def shown_url(url: str) -> str:
@@ -86,6 +98,8 @@ def open_store(
     if database and not database.isdigit():
         # redis-py would quietly use database 0.
         raise StoreError(f"the database after the port must be a number, not {database!r}")
+    from memory.redis_store import RedisStore
+
     try:
         return RedisStore(url, retention_days, clock, shown_url=shown_url(url))
     except ValueError as error:

@@ -77,7 +77,6 @@ MIGRATIONS = [
     # RECORD_LIMIT; written out, as a migration never changes), inside the statement that
     # adds a row: one statement per table on every message, not two.
     """
-    CREATE INDEX replies_by_sender_age ON replies (sender, at);
     CREATE TRIGGER history_limit AFTER INSERT ON history BEGIN
         DELETE FROM history WHERE sender = new.sender AND id <= (
             SELECT id FROM history WHERE sender = new.sender

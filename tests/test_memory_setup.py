@@ -9,6 +9,7 @@ import shutil
 import socket
 import sqlite3
 import subprocess
+import sys
 import threading
 import time
 
@@ -271,3 +272,20 @@ def test_a_version_1_database_is_migrated_without_losing_anything(tmp_path):
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
     store.close()
+
+
+def test_redis_py_is_loaded_only_by_bots_that_use_redis(tmp_path):
+    # A worker's memory matters: redis-py adds about 6 MB and 0.1 s to each one.
+    check = (
+        "import sys; from bot import create_app; "
+        "create_app({'BOT_STORE_URL': sys.argv[1], 'BOT_LOG_LEVEL': 'ERROR'}); "
+        "print('redis' in sys.modules)"
+    )
+    for url, loaded in [
+        (f"sqlite:///{tmp_path}/bot.db", "False"),
+        ("redis://127.0.0.1:1/0", "True"),
+    ]:
+        out = subprocess.run(
+            [sys.executable, "-c", check, url], capture_output=True, text=True, check=True
+        )
+        assert out.stdout.strip() == loaded
