@@ -53,7 +53,8 @@ def start(
     port = free_port()
     command = [sys.executable, "-m", "gunicorn", app, "--bind", f"127.0.0.1:{port}"]
     if worker_class:
-        command += ["--worker-class", worker_class]
+        # gunicorn quietly turns sync workers with threads into gthread ones.
+        command += ["--worker-class", worker_class, "--threads", "1"]
     full_env = {**os.environ, "WEB_CONCURRENCY": str(workers), **env}
     started = time.perf_counter()
     process = subprocess.Popen(
