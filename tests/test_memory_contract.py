@@ -199,6 +199,17 @@ def test_different_senders_do_not_wait(store):
             pass  # pragma: no cover -- the lock is held
 
 
+def test_a_lock_asked_for_with_no_wait_is_tried_once(store):
+    store.lock_wait = 3.0
+    with store.lock("a"):
+        started = time.monotonic()
+        with pytest.raises(StoreBusy, match="for 0 s"), store.lock("a", wait=0):
+            pass  # pragma: no cover -- the lock is held
+        assert time.monotonic() - started < 0.5  # not the 3 s lock_wait
+    with store.lock("a", wait=0):  # free again: taken at the first try
+        pass
+
+
 def test_the_lock_is_free_again_after_an_error(store):
     store.lock_wait = 0.2
     with pytest.raises(RuntimeError), store.lock("a"):
