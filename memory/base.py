@@ -101,7 +101,8 @@ class Store(Protocol):
     def lock(self, sender: str, wait: float | None = None) -> AbstractContextManager[None]:
         """Hold the sender's lock: their messages are handled one at a time, everywhere.
         Wait at most `wait` seconds for it (default `lock_wait`; 0: try once), then raise
-        `StoreBusy`."""
+        `StoreBusy`. A block under a lock taken with `wait=0` must be short (no network):
+        SQLite runs it as one write transaction that holds the whole file."""
 
     def recorded(self, sender: str, message_id: str) -> tuple[Reply, ...] | None:
         """The replies already sent for this message, or None if it is new."""

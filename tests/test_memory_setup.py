@@ -4,6 +4,7 @@ while the bot runs (Redis refused, Redis silent, SQLite locked)."""
 from __future__ import annotations
 
 import fcntl
+import multiprocessing
 import os
 import shutil
 import socket
@@ -17,7 +18,8 @@ import pytest
 
 from bot import create_app
 from config import DEFAULTS, ConfigError
-from memory import SqliteStore, open_store, sqlite_store
+from engine import ConversationState, Reply
+from memory import Exchange, SqliteStore, StoreBusy, open_store, sqlite_store
 from memory.sqlite_store import SCHEMA_VERSION
 from pipeline import DEGRADED
 from tests.conftest import base_settings, post_whatsapp, reply_text, unavailable
@@ -222,6 +224,73 @@ def test_a_writer_file_held_too_long_leaves_it_to_sqlite(tmp_path, monkeypatch):
     assert time.monotonic() - started < 1.2
     holder.join()
     store.close()
+
+
+def _exchange(message_id: str) -> Exchange:
+    return Exchange(message_id, time.time(), "whatsapp", "hi", "greet", 1.0, (Reply("Hello!"),))
+
+
+def _quick_turn_then_die(path: str) -> None:
+    """In another process: a quick turn that writes everything, then dies before its end."""
+    store = SqliteStore(path)
+    with store.lock("a", wait=0):
+        store.count_message("a")
+        store.commit("a", ConversationState(turns=7), _exchange("SM1"))
+        os._exit(1)  # killed in the middle of the message
+
+
+def test_a_quick_turn_is_one_transaction_even_when_its_worker_dies(tmp_path):
+    path = tmp_path / "bot.db"
+    SqliteStore(path).close()
+    worker = multiprocessing.get_context("spawn").Process(
+        target=_quick_turn_then_die, args=(str(path),)
+    )
+    worker.start()
+    worker.join(30)
+    assert worker.exitcode == 1
+    store = SqliteStore(path)
+    assert store.load("a") == ConversationState()  # none of the turn was kept
+    assert store.history("a") == []
+    assert store.recorded("a", "SM1") is None
+    assert store.count_message("a") == 1
+    started = time.monotonic()
+    with store.lock("a", wait=0):  # and it left no lock behind to wait for
+        pass
+    assert time.monotonic() - started < 0.5
+    store.close()
+
+
+def test_a_quick_turn_that_fails_keeps_nothing_and_frees_the_sender(tmp_path):
+    store = SqliteStore(tmp_path / "bot.db")
+
+    def failing_turn():
+        with store.lock("a", wait=0):
+            store.commit("a", ConversationState(turns=7), _exchange("SM1"))
+            assert store.load("a").turns == 7  # the turn sees its own writes
+            raise RuntimeError("the engine failed")
+
+    with pytest.raises(RuntimeError, match="the engine failed"):
+        failing_turn()
+    assert store.load("a") == ConversationState()
+    with store.lock("a", wait=0):
+        store.commit("a", ConversationState(turns=8), _exchange("SM2"))
+    assert store.load("a").turns == 8
+    store.close()
+
+
+def test_a_quick_turn_does_not_wait_for_a_slow_turn_of_the_same_sender(tmp_path):
+    store = SqliteStore(tmp_path / "bot.db")
+    store.lock_wait = 3.0
+    other = SqliteStore(tmp_path / "bot.db")  # another worker
+    with other.lock("a"):
+        started = time.monotonic()
+        with pytest.raises(StoreBusy), store.lock("a", wait=0):
+            pass  # pragma: no cover -- the slow turn holds the sender
+        assert time.monotonic() - started < 0.5
+        with store.lock("b", wait=0):  # other senders go ahead
+            store.count_message("b")
+    store.close()
+    other.close()
 
 
 def test_the_bot_recovers_when_redis_comes_back(tmp_path):
