@@ -15,9 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
-from nltk.metrics.distance import edit_distance
-from nltk.stem.snowball import EnglishStemmer
-
+from nlp.nltk_parts import EnglishStemmer, edit_distance
 from nlp.text import tokens
 
 _DOUBLES = re.compile(r"(.)\1")

@@ -13,7 +13,7 @@ import unicodedata
 from functools import lru_cache
 from typing import NamedTuple
 
-from nltk.tokenize.regexp import RegexpTokenizer
+from nlp.nltk_parts import RegexpTokenizer
 
 _COMMON = r"""
     \d+(?:[.,]\d+)*                             # number: 20, 20.5, 1,000
