@@ -293,6 +293,29 @@ def test_a_quick_turn_does_not_wait_for_a_slow_turn_of_the_same_sender(tmp_path)
     other.close()
 
 
+def test_a_quick_turn_whose_sender_changed_meanwhile_keeps_nothing(tmp_path):
+    store = SqliteStore(tmp_path / "bot.db")
+    other = SqliteStore(tmp_path / "bot.db")  # another worker, answering the same sender
+
+    def overtaken_turn():
+        with store.lock("a", wait=0):
+            store.load("a")
+            with other.lock("a", wait=0):
+                other.commit("a", ConversationState(turns=5), _exchange("SM1"))
+            store.commit("a", ConversationState(turns=9), _exchange("SM2"))
+
+    with pytest.raises(StoreBusy, match="state changed"):
+        overtaken_turn()
+    assert store.load("a").turns == 5
+    assert store.recorded("a", "SM2") is None
+    with store.lock("a", wait=0):  # read again, it goes ahead
+        store.load("a")
+        store.commit("a", ConversationState(turns=6), _exchange("SM2"))
+    assert store.load("a").turns == 6
+    store.close()
+    other.close()
+
+
 def test_the_bot_recovers_when_redis_comes_back(tmp_path):
     server = shutil.which("redis-server")
     if server is None:
