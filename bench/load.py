@@ -1,8 +1,10 @@
 """HTTP benchmarks with wrk against real gunicorn servers on loopback.
 
 1. Webhook throughput and latency (p50, p99) at 1, 8 and 32 connections: the full bot
-   (signature check on, demo rules, SQLite store, messages that need no upstream) and a
-   minimal Flask app returning fixed TwiML, under the same gunicorn settings; the ratio.
+   (signature check on, demo rules, SQLite store, messages that need no upstream), a
+   minimal Flask app returning fixed TwiML, and that app plus twilio-python's validator and
+   TwiML builder (bench/twilio_floor_app.py), under the same gunicorn settings; the ratios
+   to the minimal app.
 2. Cold start (process launch to the first 200 from /health) and memory (RSS) per worker.
 3. Webhook p99 while the joke API hangs (the reply budget answers "one moment").
 
@@ -167,6 +169,7 @@ def throughput(folder: str, worker_class: str = "") -> dict:
     with the median rate."""
     apps = {
         "minimal": ("bench.minimal_app:create_app()", {}),
+        "twilio_floor": ("bench.twilio_floor_app:create_app()", {}),
         "bot": ("bot:create_app()", bot_env(folder, f"throughput{worker_class}")),
     }
     servers = {
@@ -188,13 +191,15 @@ def throughput(folder: str, worker_class: str = "") -> dict:
         }
         for name, by_connections in runs.items()
     }
-    results["ratio"] = {
-        str(c): round(
-            results["bot"][str(c)]["requests_per_s"] / results["minimal"][str(c)]["requests_per_s"],
-            2,
-        )
-        for c in CONNECTIONS
-    }
+    for name in ("bot", "twilio_floor"):
+        results[f"{name}_ratio"] = {
+            str(c): round(
+                results[name][str(c)]["requests_per_s"]
+                / results["minimal"][str(c)]["requests_per_s"],
+                2,
+            )
+            for c in CONNECTIONS
+        }
     return results
 
 
@@ -249,12 +254,13 @@ def main() -> None:
     print(json.dumps(results, indent=2))
     for key in ("throughput", "throughput_sync_workers"):
         table = results[key]
-        print(f"\n{key}\n{'connections':<12}{'minimal req/s':>14}{'bot req/s':>11}{'ratio':>7}"
-              f"{'bot p50 ms':>12}{'bot p99 ms':>12}")  # fmt: skip
+        print(f"\n{key}\n{'connections':<12}{'minimal req/s':>14}{'floor req/s':>12}"
+              f"{'ratio':>7}{'bot req/s':>11}{'ratio':>7}{'bot p50 ms':>12}{'bot p99 ms':>12}")  # fmt: skip
         for c in CONNECTIONS:
-            m, b = table["minimal"][str(c)], table["bot"][str(c)]
-            print(f"{c:<12}{m['requests_per_s']:>14}{b['requests_per_s']:>11}"
-                  f"{table['ratio'][str(c)]:>7}{b['p50_ms']:>12}{b['p99_ms']:>12}")  # fmt: skip
+            m, f, b = (table[name][str(c)] for name in ("minimal", "twilio_floor", "bot"))
+            print(f"{c:<12}{m['requests_per_s']:>14}{f['requests_per_s']:>12}"
+                  f"{table['twilio_floor_ratio'][str(c)]:>7}{b['requests_per_s']:>11}"
+                  f"{table['bot_ratio'][str(c)]:>7}{b['p50_ms']:>12}{b['p99_ms']:>12}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """The baseline for the HTTP benchmark: a Flask app that answers POST /bot with fixed
-TwiML and does nothing else. Run by bench/http.py under the same gunicorn settings."""
+TwiML and does nothing else. bench/load.py runs it under the same gunicorn settings."""
 
 from flask import Flask, Response
 
