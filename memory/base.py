@@ -102,7 +102,8 @@ class Store(Protocol):
         """Hold the sender's lock: their messages are handled one at a time, everywhere.
         Wait at most `wait` seconds for it (default `lock_wait`; 0: try once), then raise
         `StoreBusy`. A block under a lock taken with `wait=0` must be short (no network):
-        SQLite runs it as one write transaction that holds the whole file."""
+        SQLite reads it without locking and makes all its writes one transaction, which
+        raises `StoreBusy` if the sender was taken or changed meanwhile."""
 
     def recorded(self, sender: str, message_id: str) -> tuple[Reply, ...] | None:
         """The replies already sent for this message, or None if it is new."""

@@ -165,7 +165,11 @@ class _QuickTurn:
         self.sender = sender
         self.state: object = _UNREAD
         self.connection: sqlite3.Connection | None = None
-        self.stack = ExitStack()
+        self.stack = ExitStack()  # the writer's turn and the connection, once begun
+
+
+class _ThreadState(threading.local):
+    quick: _QuickTurn | None = None  # this thread's quick turn, while one runs
 
 
 def _owner_is_gone(token: str) -> bool:
@@ -203,7 +207,7 @@ class SqliteStore:
         self._pool_lock = threading.Lock()
         self._closed = False
         self._writers = _WriterQueue(self.path)
-        self._local = threading.local()  # .quick: this thread's _QuickTurn
+        self._local = _ThreadState()
         self._open()
 
     # -- connections --------------------------------------------------------------------------
@@ -238,7 +242,7 @@ class SqliteStore:
         errors turned into `StoreUnavailable` naming what was being done. A connection that
         saw an error is closed rather than pooled, so no half-done transaction survives.
         Inside a quick turn, its own connection and transaction."""
-        quick = getattr(self._local, "quick", None)
+        quick = self._local.quick
         joined = quick.connection if quick is not None else None
         if joined is not None:
             try:
@@ -281,7 +285,7 @@ class SqliteStore:
         """A write transaction that holds the database's write lock from its first read;
         without `transaction`, for one statement, which is a transaction of its own. Inside a
         quick turn, part of its transaction."""
-        quick = getattr(self._local, "quick", None)
+        quick = self._local.quick
         if quick is not None:
             if quick.connection is None:
                 self._begin(quick)
@@ -358,11 +362,11 @@ class SqliteStore:
         module's docstring."""
         with self._reading("quick turn") as connection:
             self._check_unlocked(connection, sender)
-        if getattr(self._local, "quick", None) is not None:  # nested: part of the outer one
+        if self._local.quick is not None:  # nested: part of the outer one
             yield
             return
         quick = _QuickTurn(sender)
-        with ExitStack() as quick.stack:
+        with quick.stack:
             self._local.quick = quick
             try:
                 yield
@@ -440,7 +444,7 @@ class SqliteStore:
             row = connection.execute(
                 "SELECT state, updated_at FROM conversations WHERE sender = ?", (sender,)
             ).fetchone()
-        quick = getattr(self._local, "quick", None)
+        quick = self._local.quick
         if quick is not None and quick.connection is None and quick.sender == sender:
             quick.state = row  # what its first write checks is still there
         return state_from_json(row[0] if row and row[1] >= self._cutoff() else None)

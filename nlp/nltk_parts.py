@@ -47,10 +47,15 @@ def _lean() -> list[types.ModuleType]:
     return [importlib.import_module(name) for name in _MODULES]
 
 
+def _whole() -> list[types.ModuleType]:
+    return [importlib.import_module(name) for name in _MODULES]
+
+
 def load() -> list[types.ModuleType]:
-    """The modules `nltk.tokenize.regexp`, `nltk.stem.snowball`, `nltk.metrics.distance`."""
+    """The modules `nltk.tokenize.regexp`, `nltk.stem.snowball`, `nltk.metrics.distance`;
+    none if NLTK's layout is not the expected one."""
     if "nltk" in sys.modules:
-        return [importlib.import_module(name) for name in _MODULES]
+        return _whole()
     before = set(sys.modules)
     try:
         return _lean()
@@ -63,7 +68,7 @@ def load() -> list[types.ModuleType]:
                 del sys.modules[name]
 
 
-_regexp, _snowball, _distance = load() or [importlib.import_module(name) for name in _MODULES]
+_regexp, _snowball, _distance = load() or _whole()
 RegexpTokenizer = _regexp.RegexpTokenizer
 EnglishStemmer = _snowball.EnglishStemmer
 edit_distance = _distance.edit_distance
