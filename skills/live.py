@@ -5,14 +5,26 @@ or with a kind sentence, so the user always gets a reply."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from metrics import UPSTREAM_ERRORS
+from nlp.dates import DateRange
 from skills import ActionContext, Outcome, action, offline
 from skills.http import UpstreamError
 from skills.links import first_sentences
+from skills.weather import (
+    FORECAST_DAYS,
+    Place,
+    WeatherClient,
+    days_asked,
+    is_now,
+    out_of_reach,
+    place_name,
+    zone_name,
+)
 from skills.wikipedia import Ambiguous, NotFound
 
 if TYPE_CHECKING:
@@ -71,31 +83,61 @@ def cat(context: ActionContext) -> Outcome:
 
 @action("weather", outputs=("report",))
 def weather(context: ActionContext) -> Outcome:
-    """The weather at a shared location, or in the city slot."""
+    """The weather at a shared location, or in the city slot: now, or on the days the date
+    slot asks about, from the daily forecast."""
     if context.services is None:
         return offline.offline_weather(context)
+    today = context.now.date()
+    days = days_asked(context.slots.get("date"), context.now)
+    refusal = None if days is None else out_of_reach(days, today)
+    if refusal is not None:
+        return Outcome({"report": refusal})  # no place needed, so nothing to ask upstream
     client = context.services.weather
-    location = context.message.location
     try:
-        if location is not None:
-            label = location.label or location.address or "your location"
-            latitude, longitude = location.latitude, location.longitude
-        else:
-            city = str(context.slots.get("city", "")).strip()
-            place = client.find(city)
-            if place is None:
-                report = f"I couldn't find a place called {city}. 🤔 Try another spelling or add the country."
-                return Outcome({"report": report})
-            label, latitude, longitude = place.label, place.latitude, place.longitude
-        now = client.current(latitude, longitude)
+        place = _weather_place(context, client)
+        if place is None:
+            city = place_name(context.slots.get("city", ""))
+            report = f"I couldn't find a place called {city}. 🤔 Try another spelling or add the country."
+            return Outcome({"report": report})
+        if is_now(days, today):
+            return Outcome({"report": _weather_now(client, place)})
+        return Outcome({"report": _weather_on(client, place, days, context.now)})
     except UpstreamError as error:
         _failed(error)
         return offline.offline_weather(context)
-    report = (
-        f"{now.emoji} {label}: {now.temperature:.0f}°C, {now.description}, "
+
+
+def _weather_place(context: ActionContext, client: WeatherClient) -> Place | None:
+    """The shared location, the gazetteer's place (no geocoding needed), or the city named."""
+    location = context.message.location
+    if location is not None:
+        label = location.label or location.address or "your location"
+        return Place(label, "", location.latitude, location.longitude)
+    city = context.slots.get("city", "")
+    known = Place.from_gazetteer(city) if isinstance(city, Mapping) else None
+    return known or client.find(place_name(city))
+
+
+def _weather_now(client: WeatherClient, place: Place) -> str:
+    now = client.current(place.latitude, place.longitude)
+    return (
+        f"{now.emoji} {place.label}: {now.temperature:.0f}°C, {now.description}, "
         f"wind {now.wind:.0f} km/h."
     )
-    return Outcome({"report": report})
+
+
+def _weather_on(client: WeatherClient, place: Place, days: DateRange, now: datetime) -> str:
+    """One line for a day, a heading and a line a day (at most 7) for several."""
+    today = now.date()
+    first = max(days.start, today)
+    last = min(days.end, first + timedelta(days=6), today + timedelta(days=FORECAST_DAYS - 1))
+    shown = DateRange(first, last, days.part, asked_on=today)
+    found = client.daily(place.latitude, place.longitude, first, last, zone_name(now))
+    if first == last:
+        [day] = found
+        return f"{day.emoji} {place.label}, {shown.label}: {day.summary}."
+    lines = [f"{day.emoji} {day.day:%A} {day.day.day}: {day.summary}." for day in found]
+    return "\n".join([f"{place.label}, {shown.label}:", *lines])
 
 
 @action("wiki", outputs=("summary", "link"))

@@ -14,6 +14,7 @@ from urllib.parse import quote
 import yaml
 
 from skills import ActionContext, Outcome, action
+from skills.weather import days_asked, is_now, out_of_reach, place_name
 
 DATA = Path(__file__).with_name("data")
 
@@ -42,10 +43,19 @@ def offline_cat(context: ActionContext) -> Outcome:
 
 
 def offline_weather(context: ActionContext) -> Outcome:
-    city = str(context.slots.get("city", "")) or "there"
+    """No forecast without the service, but a day it could never answer for is said as
+    such, and a day asked about is named."""
+    today = context.now.date()
+    days = days_asked(context.slots.get("date"), context.now)
+    refusal = None if days is None else out_of_reach(days, today)
+    if refusal is not None:
+        return Outcome({"report": refusal})
+    city = place_name(context.slots.get("city", ""))
+    where = f"in {city}" if city else "there"
+    when = "" if is_now(days, today) else f" for {days.label}"
     return Outcome(
         {
-            "report": f"I can't reach the weather service right now, so I can't tell you the weather in {city} yet. 🌦"
+            "report": f"I can't reach the weather service right now, so I can't tell you the weather {where}{when} yet. 🌦"
         }
     )
 

@@ -1,12 +1,30 @@
-"""Open-Meteo: a city's coordinates (geocoding API) and the weather there now (forecast API).
-Keyless. Geocoding results are cached for a day; the weather itself is not."""
+"""Open-Meteo: a city's coordinates (geocoding API), the weather there now and each day of
+the next 16 (forecast API). Keyless. Geocoding results are cached for a day; the weather
+itself is not. Also how the weather skill reads its `city` and `date` slots, which the live
+answer and the offline one share."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from nlp.dates import DateRange, resolve
 from skills.cache import TTLCache
 from skills.http import Upstream, wrong_shape
+
+# Open-Meteo's daily forecast covers today and the 15 days after it.
+FORECAST_DAYS = 16
+DAILY = (
+    "weather_code",
+    "temperature_2m_max",
+    "temperature_2m_min",
+    "precipitation_probability_max",
+    "wind_speed_10m_max",
+)
+SNOW = frozenset({71, 73, 75, 77, 85, 86})
 
 # WMO weather interpretation codes, as Open-Meteo documents them.
 CODES = {
@@ -41,16 +59,42 @@ CODES = {
 }
 
 
+def _look(code: int | None) -> tuple[str, str]:
+    """The words and the emoji for a WMO code."""
+    return CODES.get(code, ("unusual weather", "🌡")) if code is not None else ("", "🌡")
+
+
 @dataclass(frozen=True)
 class Place:
     name: str
     country: str
     latitude: float
     longitude: float
+    region: str = ""  # the state, where the country alone leaves it ambiguous
 
     @property
     def label(self) -> str:
-        return f"{self.name}, {self.country}" if self.country else self.name
+        return ", ".join(part for part in (self.name, self.region, self.country) if part)
+
+    @classmethod
+    def from_gazetteer(cls, entry: Mapping[str, object]) -> Place | None:
+        """The place a gazetteer entry names, with its coordinates; None when it lacks them.
+        A US city also gets its state: there are Portlands in Maine and in Oregon."""
+        name, latitude, longitude = entry.get("name"), entry.get("latitude"), entry.get("longitude")
+        if not isinstance(name, str) or not name or not _is_number(latitude, longitude):
+            return None
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+            return None
+        admin = entry.get("admin")
+        us_state = entry.get("country_code") == "US" and isinstance(admin, str) and admin != name
+        country = str(entry.get("country") or "")
+        return cls(
+            name=name,
+            country="" if country == name else country,  # a country's own entry
+            latitude=float(latitude),
+            longitude=float(longitude),
+            region=admin if us_state else "",
+        )
 
 
 @dataclass(frozen=True)
@@ -61,17 +105,67 @@ class Weather:
 
     @property
     def description(self) -> str:
-        return CODES.get(self.code, ("unusual weather", "🌡"))[0]
+        return _look(self.code)[0]
 
     @property
     def emoji(self) -> str:
-        return CODES.get(self.code, ("unusual weather", "🌡"))[1]
+        return _look(self.code)[1]
+
+
+@dataclass(frozen=True)
+class DayForecast:
+    """One day of the daily forecast; None where Open-Meteo has no value (it sends null)."""
+
+    day: date
+    code: int | None
+    low: float | None  # °C
+    high: float | None
+    rain_chance: float | None  # %, the day's highest hourly chance
+    wind: float | None  # km/h, the day's strongest
+
+    @property
+    def emoji(self) -> str:
+        return _look(self.code)[1]
+
+    @property
+    def summary(self) -> str:
+        """`"11–16°C, rain, 80% chance of rain, wind up to 25 km/h"`."""
+        pieces = [_temperatures(self.low, self.high), _look(self.code)[0]]
+        if self.rain_chance is not None:
+            falling = "snow" if self.code in SNOW else "rain"
+            pieces.append(f"{self.rain_chance:.0f}% chance of {falling}")
+        if self.wind is not None:
+            pieces.append(f"wind up to {self.wind:.0f} km/h")
+        return ", ".join(piece for piece in pieces if piece) or "no forecast yet"
+
+
+def _temperatures(low: float | None, high: float | None) -> str:
+    """`"11–16°C"`, or the one that is known, or ""."""
+    if low is not None and high is not None:
+        return f"{round(low)}–{round(high)}°C"
+    if high is not None:
+        return f"up to {round(high)}°C"
+    return "" if low is None else f"down to {round(low)}°C"
+
+
+def _is_number(*values: object) -> bool:
+    """Real, finite numbers (JSON's true is not one, and Python's json reads NaN)."""
+    return all(
+        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in values
+    )
 
 
 def _number(value: object, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if not _is_number(value):
         raise wrong_shape("weather", f"{what} is not a number")
     return float(value)
+
+
+def _column(daily: Mapping[str, object], name: str, length: int) -> list[float | None]:
+    values = daily.get(name)
+    if not isinstance(values, list) or len(values) != length:
+        raise wrong_shape("weather", f"daily {name!r} is not a list of {length}")
+    return [None if v is None else _number(v, name) for v in values]
 
 
 class WeatherClient:
@@ -124,3 +218,73 @@ class WeatherClient:
             code=int(_number(current.get("weather_code"), "weather_code")),
             wind=_number(current.get("wind_speed_10m"), "wind_speed_10m"),
         )
+
+    def daily(
+        self, latitude: float, longitude: float, first: date, last: date, timezone: str
+    ) -> list[DayForecast]:
+        """Each day from `first` to `last` (both within the next `FORECAST_DAYS`), with days
+        as they run in `timezone` (an IANA name, or "auto" for the place's own)."""
+        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+        data = self.forecast.get_json(
+            "/v1/forecast",
+            {
+                "latitude": f"{latitude:.4f}",
+                "longitude": f"{longitude:.4f}",
+                "daily": ",".join(DAILY),
+                "timezone": timezone,
+                "start_date": first.isoformat(),
+                "end_date": last.isoformat(),
+            },
+        )
+        daily = data.get("daily") if isinstance(data, dict) else None
+        if not isinstance(daily, dict):
+            raise wrong_shape("weather", "forecast has no 'daily' object")
+        if daily.get("time") != [day.isoformat() for day in days]:
+            raise wrong_shape("weather", "daily 'time' is not the days asked for")
+        code, high, low, rain, wind = (_column(daily, name, len(days)) for name in DAILY)
+        return [
+            DayForecast(day, None if c is None else int(c), lo, hi, r, w)
+            for day, c, hi, lo, r, w in zip(days, code, high, low, rain, wind, strict=True)
+        ]
+
+
+# -- the weather skill's slots --------------------------------------------------------------
+
+
+def place_name(city: object) -> str:
+    """The name in a `city` slot: the text as said, or a gazetteer entry's name."""
+    if isinstance(city, Mapping):
+        city = city.get("name") or city.get("text") or ""
+    return city.strip() if isinstance(city, str) else ""
+
+
+def days_asked(slot: object, now: datetime) -> DateRange | None:
+    """The days a `date` slot ({"text": "tomorrow"}) asks about; None without one, or when
+    the phrase means nothing we can read."""
+    text = slot.get("text") if isinstance(slot, Mapping) else slot
+    return resolve(text, now) if isinstance(text, str) else None
+
+
+def is_now(days: DateRange | None, today: date) -> bool:
+    """Whether the question is about the weather now: no date, or "today" without a part."""
+    return days is None or (days.start == days.end == today and not days.part)
+
+
+def out_of_reach(days: DateRange, today: date) -> str | None:
+    """What to say when the forecast cannot cover `days`: past, or too far ahead."""
+    if days.end < today:
+        if days.start == days.end == today - timedelta(days=1):
+            return "Yesterday's weather is behind me; I can only look ahead."
+        return f"The weather on {days.label} is behind me; I can only look ahead."
+    away = (days.start - today).days
+    if away >= FORECAST_DAYS:
+        when = f"{days.start.day} {days.start:%B}"
+        if days.start.year != today.year:
+            when += f" {days.start.year}"
+        return f"I can only see {FORECAST_DAYS} days ahead; {when} is {away} days away."
+    return None
+
+
+def zone_name(now: datetime) -> str:
+    """The IANA name of `now`'s zone for Open-Meteo's `timezone`, or "auto" (the place's)."""
+    return now.tzinfo.key if isinstance(now.tzinfo, ZoneInfo) else "auto"

@@ -68,9 +68,23 @@ LISBON = {
 CURRENT = {"current": {"temperature_2m": 21.4, "weather_code": 2, "wind_speed_10m": 12.3}}
 
 
-def test_weather_in_a_city(upstream, engine):
+def test_weather_in_a_city_the_gazetteer_knows_needs_no_geocoding(upstream, engine):
+    place = engine.understand(Message("t", "t", body="weather in Lisbon")).slots["city"]
+    forecast = {
+        "latitude": f"{place['latitude']:.4f}",
+        "longitude": f"{place['longitude']:.4f}",
+        "current": "temperature_2m,weather_code,wind_speed_10m",
+    }
+    upstream.expect_request("/v1/forecast", query_string=forecast).respond_with_json(CURRENT)
+    assert ask(engine, "weather in Lisbon").text == (
+        "⛅ Lisbon, Portugal: 21°C, partly cloudy, wind 12 km/h."
+    )
+    assert [r.path for r, _ in upstream.log] == ["/v1/forecast"]
+
+
+def test_weather_in_a_place_the_gazetteer_does_not_know_is_geocoded(upstream, engine):
     upstream.expect_request(
-        "/v1/search", query_string={"name": "Lisbon", "count": "1"}
+        "/v1/search", query_string={"name": "Horseshoe Lake", "count": "1"}
     ).respond_with_json(LISBON)
     forecast = {
         "latitude": "38.7200",
@@ -78,10 +92,10 @@ def test_weather_in_a_city(upstream, engine):
         "current": "temperature_2m,weather_code,wind_speed_10m",
     }
     upstream.expect_request("/v1/forecast", query_string=forecast).respond_with_json(CURRENT)
-    assert ask(engine, "weather in Lisbon").text == (
+    assert ask(engine, "weather in Horseshoe Lake").text == (
         "⛅ Lisbon, Portugal: 21°C, partly cloudy, wind 12 km/h."
     )
-    ask(engine, "weather in lisbon")  # the place comes from the cache now
+    ask(engine, "weather in horseshoe lake")  # the place comes from the cache now
     assert [r.path for r, _ in upstream.log].count("/v1/search") == 1
 
 
@@ -101,8 +115,8 @@ def test_weather_at_a_shared_location_needs_no_geocoding(upstream, engine):
 
 def test_weather_for_a_place_nobody_knows(upstream, engine):
     upstream.expect_request("/v1/search").respond_with_json({"generationtime_ms": 0.5})
-    assert ask(engine, "weather in Atlantis").text.startswith(
-        "I couldn't find a place called Atlantis."
+    assert ask(engine, "weather in Xanadu Springs").text.startswith(
+        "I couldn't find a place called Xanadu Springs."
     )
 
 
@@ -111,7 +125,7 @@ def test_weather_failures_are_explained(upstream, mode):
     # An object without "results" is how Open-Meteo says "no such place", so a wrong shape
     # here is results of the wrong type.
     engine = engine_failing(upstream, "/v1/search", mode, shape={"results": "Lisbon"})
-    text = ask(engine, "weather in Lisbon").text
+    text = ask(engine, "weather in Horseshoe Lake").text
     assert text.startswith("I can't reach the weather service right now")
 
 
