@@ -3,6 +3,7 @@
 python -m rules check [PATH]            validate rule files (default: BOT_RULES or the demo)
 python -m rules explain [TEXT ...]      what the engine understands, one JSON line each
 python -m rules test TRANSCRIPTS ...    run conversation transcripts against the rules
+python -m rules evaluate FILE.jsonl ... accuracy, confusions and slot figures on labelled messages
 """
 
 from __future__ import annotations
@@ -18,6 +19,18 @@ from rules.model import RuleError
 
 def _rules_path(given: str | None) -> str:
     return given or os.environ.get("BOT_RULES", "").strip() or str(DEMO_RULES)
+
+
+def _fraction(raw: str) -> float:
+    """A minimum given as 0.9, 90 or 90%."""
+    try:
+        value = float(raw.rstrip("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {raw!r}") from None
+    value = value / 100 if value > 1 or raw.endswith("%") else value
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"not between 0 and 1 (or 0% and 100%): {raw!r}")
+    return value
 
 
 def check(path: str) -> int:
@@ -59,6 +72,11 @@ def explain(path: str, texts: list[str]) -> int:
                     "confidence": understanding.confidence,
                     "slots": understanding.slots if intent else {},
                     "alternatives": alternatives,
+                    **(
+                        {"choices": list(understanding.choices)}
+                        if intent and understanding.choices
+                        else {}
+                    ),
                 },
                 ensure_ascii=False,
             ),
@@ -86,6 +104,30 @@ def test(path: str, transcripts: list[str]) -> int:
     return 1 if failed or not passed else 0
 
 
+def evaluate(path: str, files: list[str], fmt: str, misses: bool, minimums) -> int:
+    from engine import ConversationState, Engine, Message
+    from rules import evaluate as measure
+
+    engine = Engine(load_rules(path))
+    threshold = engine.settings.threshold
+
+    def predict(case: measure.Case) -> measure.Prediction:
+        state = ConversationState(last_intent=case.after)
+        message = Message("evaluate", "evaluate", body=case.text)
+        found = engine.understand(message, state)
+        if found.intent is None or found.confidence < threshold:
+            return measure.Prediction(measure.FALLBACK, found.confidence, {})
+        return measure.Prediction(found.intent, found.confidence, dict(found.slots), found.choices)
+
+    cases = [case for name in files for case in measure.load_cases(name, fmt)]
+    report = measure.run(cases, predict)
+    print(measure.format_report(report, misses=misses))
+    failed = measure.failed_thresholds(report, minimums)
+    for line in failed:
+        print(f"below threshold: {line}")
+    return 1 if failed else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m rules", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -97,12 +139,32 @@ def main(argv: list[str] | None = None) -> int:
     test_parser = commands.add_parser("test", help="run conversation transcripts")
     test_parser.add_argument("transcripts", nargs="+", metavar="TRANSCRIPTS")
     test_parser.add_argument("--rules", help="rule file or folder (default: BOT_RULES or demo)")
+    evaluate_parser = commands.add_parser("evaluate", help="measure understanding")
+    evaluate_parser.add_argument("files", nargs="+", metavar="FILE.jsonl")
+    evaluate_parser.add_argument("--rules", help="rule file or folder (default: BOT_RULES or demo)")
+    evaluate_parser.add_argument(
+        "--format", choices=("labelled", "snips"), default="labelled", help="input format"
+    )
+    evaluate_parser.add_argument("--misses", action="store_true", help="list every miss")
+    for name in ("accuracy", "out-of-scope", "slot-precision", "slot-recall", "frames"):
+        evaluate_parser.add_argument(
+            f"--min-{name}",
+            type=_fraction,
+            metavar="F",
+            help=f"exit 1 when {name} is below F (0-1 or a percentage)",
+        )
     args = parser.parse_args(argv)
     try:
         if args.command == "check":
             return check(_rules_path(args.path))
         if args.command == "explain":
             return explain(_rules_path(args.rules), args.texts)
+        if args.command == "evaluate":
+            minimums = [
+                (name, getattr(args, "min_" + name.replace("-", "_")))
+                for name in ("accuracy", "out-of-scope", "slot-precision", "slot-recall", "frames")
+            ]
+            return evaluate(_rules_path(args.rules), args.files, args.format, args.misses, minimums)
         return test(_rules_path(args.rules), args.transcripts)
     except RuleError as error:
         print(error, file=sys.stderr)
