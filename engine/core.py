@@ -92,6 +92,13 @@ class Engine:
                 return Understanding(intent.name, 1.0, matched="button")
         if not message.text.strip():
             return Understanding(None, 0.0)
+        link = find_link(message.text) if self.settings.link_intent else None
+        intent = self.rules.intent(self.settings.link_intent) if link else None
+        if intent is not None:  # a message holding a URL goes to the link intent
+            names = [s.name for s in intent.slots if s.type == "url"]
+            return Understanding(
+                intent.name, 1.0, {names[0]: link} if names else {}, matched="link"
+            )
         after = state.last_intent if state is not None else None
         return self.matcher.understand(message.text, after)
 
@@ -119,15 +126,16 @@ class Engine:
         if state.suggestion and phrase in self._affirm and self.rules.intent(state.suggestion):
             chosen = Understanding(state.suggestion, 1.0, matched="suggestion")
             return self._start(state, message, self.rules.intent(state.suggestion), {}, chosen)
+        if state.choices and parse_number(phrase) is not None:
+            return self._choice(state, message, parse_number(phrase))
         choice = parse_number(phrase) if state.menu_open and self.settings.menu else None
         if choice is not None:
             return self._menu_choice(state, message, choice)
         if message.location is not None and not message.text.strip():
             return self._location(state, message)
-        link = find_link(message.text) if self.settings.link_intent else None
-        if link is not None:
-            return self._link(state, message, link)
         settings = self.settings
+        if understanding.choices and understanding.confidence >= settings.threshold:
+            return self._clarify(state, message, understanding)
         if understanding.intent is not None and understanding.confidence >= settings.threshold:
             intent = self.rules.intent(understanding.intent)
             return self._start(state, message, intent, understanding.slots, understanding)
@@ -191,6 +199,36 @@ class Engine:
         filled = Understanding(intent.name, 1.0, slots, matched="answer")
         return self._start(state, message, intent, slots, filled)
 
+    def _clarify(
+        self, state: ConversationState, message: Message, understanding: Understanding
+    ) -> Turn:
+        """Two intents too close to call: ask which one, as a numbered choice."""
+        lines = [
+            f"{number}. {self.rules.intent(name).description or name}"
+            for number, name in enumerate(understanding.choices, start=1)
+        ]
+        asked = state.next_turn(None, choices=understanding.choices, asked=message.text)
+        variables = {"choices": "\n".join(lines)}
+        return self._say(asked, self.settings.clarify, variables, message, understanding)
+
+    def _choice(self, state: ConversationState, message: Message, number: float) -> Turn:
+        """The answer to a clarifying question: the chosen intent, with the slots of the
+        message that raised the question."""
+        if number != int(number) or not 1 <= number <= len(state.choices):
+            variables = {"count": str(len(state.choices))}
+            again = state.next_turn(None, choices=state.choices, asked=state.asked)
+            return self._say(
+                again, self.settings.menu_invalid, variables, message, Understanding(None, 0.0)
+            )
+        intent = self.rules.intent(state.choices[int(number) - 1])
+        if intent is None:
+            return self._say(
+                state.next_turn(None), self.settings.fallback, {}, message, Understanding(None, 0.0)
+            )
+        slots = self.matcher.slots_for(intent, state.asked)
+        chosen = Understanding(intent.name, 1.0, slots, matched="choice")
+        return self._start(state, message, intent, slots, chosen)
+
     def _menu_choice(self, state: ConversationState, message: Message, number: float) -> Turn:
         menu = self.settings.menu
         if number != int(number) or not 1 <= number <= len(menu):
@@ -219,12 +257,8 @@ class Engine:
                 message,
                 Understanding(None, 0.0),
             )
-        return self._start_filled(state, message, intent, "text", place, "location")
-
-    def _link(self, state: ConversationState, message: Message, link: str) -> Turn:
-        """A message holding a URL goes to the link intent, its first url slot filled."""
-        intent = self.rules.intent(self.settings.link_intent)
-        return self._start_filled(state, message, intent, "url", link, "link")
+        kind = "place" if any(s.type == "place" for s in intent.slots) else "text"
+        return self._start_filled(state, message, intent, kind, place, "location")
 
     def _start_filled(
         self,
@@ -356,6 +390,8 @@ def render(template: str, variables: Mapping[str, str]) -> str:
 
 
 def _as_text(value: Any) -> str:
+    if isinstance(value, dict):  # a place by its name, a date by what the user wrote
+        return str(value.get("name") or value.get("text") or "")
     if isinstance(value, float):
         return f"{value:,.2f}".rstrip("0").rstrip(".")
     return str(value)

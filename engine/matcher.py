@@ -8,20 +8,32 @@ stem with it, however many intents there are. Evidence is combined per intent:
 - examples are compared by stems: how much of the example the message covers, softened by
   how much of the message the example explains (extra stop words cost little);
 - keywords add evidence of their own;
-- typo-corrected words count a little less than words spelled as in the rules.
+- typo-corrected words count a little less than words spelled as in the rules;
+- slot values marked in examples (`weather in [Lisbon](city)`) are not words to match but
+  places for a value: an example is covered where the message holds a value of that slot
+  (found by `engine.extract` anywhere in it), and the words of every value found count as
+  explained;
+- a pattern or example made only of stop words and slots (`what is {topic}`) is weak
+  evidence, capped at `WEAK_CONFIDENCE`, so it never outranks an intent whose content words
+  the message uses;
+- two intents that score within `TIE_MARGIN` of each other are both offered (`choices`),
+  and the dialogue asks which one was meant.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.extract import MessageView, SlotFinder, Span, free_text, refused
 from engine.slots import find_all, parse_at
+from nlp import places
 from nlp.analysis import Analyzer, Term
 from rules import Intent, Pattern, RuleSet
-from rules.model import Literal, SlotRef
+from rules.model import SPAN_SLOT_TYPES, Literal, SlotRef
 
 # A stem used by more intents than this is too common to find candidates with ("show", "want"
 # in every intent); it still counts when the candidates found through rarer stems are scored.
@@ -32,9 +44,23 @@ EXAMPLE_STOP_WEIGHT = 0.5  # an example's stop words were written on purpose
 CORRECTED_WEIGHT = 0.8
 # Just below an exact example: "whats up" is a greeting, not a question about "up".
 PATTERN_CONFIDENCE = 0.95
-_LEADING_ARTICLES = {"the", "a", "an"}
-# Words people add at the end that are not part of the value ("Paris pls", "Rome today").
-_TRAILING_FILLERS = {"please", "thanks", "thank", "you", "today", "now", "asap", "again"}
+# A catch-all ("what is {topic}"): enough to answer when nothing else fits, never more.
+WEAK_CONFIDENCE = 0.6
+MARK_WEIGHT = 1.0  # a marked value counts like a content word of its example
+TIE_MARGIN = 0.03
+SPECIFICITY = 0.5
+# Words where an intent's slot value goes that the slot refuses are evidence against it.
+REFUSED_FACTOR = 0.5
+# How much words a message holds beyond an example or keyword cost: the share explained,
+# raised to this power. A keyword alone is worth KEYWORD_BASE, up to + KEYWORD_SPAN.
+EXPLAINED_POWER = 0.75
+KEYWORD_BASE = 0.6
+KEYWORD_SPAN = 0.3
+EXPLAINED_WEIGHTED = False
+# "my order", "our booking": a message about the user's own things is about what the bot
+# cannot see, unless an example says otherwise ("delete my data"), so these stop words
+# cost as much as content words when no example explains them.
+OWN_WORDS = frozenset({"my", "our", "mine"})
 
 
 @dataclass(frozen=True)
@@ -52,6 +78,7 @@ class Understanding:
     slots: dict[str, Any] = field(default_factory=dict)
     alternatives: tuple[Candidate, ...] = ()
     matched: str = ""
+    choices: tuple[str, ...] = ()  # intents too close to call: the bot asks which one
 
 
 NOTHING = Understanding(intent=None, confidence=0.0)
@@ -61,15 +88,19 @@ NOTHING = Understanding(intent=None, confidence=0.0)
 class _Example:
     weights: dict[str, float]  # stem -> weight
     total: float
+    marks: tuple[str, ...] = ()  # the slots whose values it marks
+    weak: bool = False  # nothing but stop words besides its marked values
 
 
-def _example(terms: Sequence[Term]) -> _Example:
+def _example(
+    terms: Sequence[Term], marks: tuple[str, ...], specificity: Mapping[str, float]
+) -> _Example:
     weights: dict[str, float] = {}
     for term in terms:
-        weights[term.stem] = max(
-            weights.get(term.stem, 0), EXAMPLE_STOP_WEIGHT if term.stop else 1.0
-        )
-    return _Example(weights, sum(weights.values()))
+        weight = EXAMPLE_STOP_WEIGHT if term.stop else specificity.get(term.stem, 1.0)
+        weights[term.stem] = max(weights.get(term.stem, 0), weight)
+    weak = bool(marks) and all(t.stop for t in terms)
+    return _Example(weights, sum(weights.values()) + MARK_WEIGHT * len(marks), marks, weak)
 
 
 class Matcher:
@@ -79,19 +110,39 @@ class Matcher:
         self.rules = rules
         self.analyzer = analyzer
         self.intents = {i.name: i for i in rules.intents}
+        self.finder = SlotFinder(rules, analyzer)
         self._examples: dict[str, list[_Example]] = defaultdict(list)
         self._keywords: dict[str, frozenset[str]] = {}
         self._index: dict[str, set[str]] = defaultdict(set)
-        self._patterns: dict[str, list[tuple[Intent, Pattern, int]]] = defaultdict(list)
+        self._patterns: dict[str, list[tuple[Intent, Pattern, int, float]]] = defaultdict(list)
+        examples: list[tuple[str, list[Term], tuple[str, ...]]] = []
         for intent in rules.intents:
-            self._add(intent)
+            examples += self._add(intent)
+        # A word many intents use ("see", "want") tells them apart less than one only this
+        # intent uses ("cat", "puppy"): it weighs 1 / (1 + SPECIFICITY ln n) for n intents.
+        specificity = {
+            stem: 1 / (1 + SPECIFICITY * math.log(len(names)))
+            for stem, names in self._index.items()
+        }
+        for name, terms, marks in examples:
+            self._examples[name].append(_example(terms, marks, specificity))
         limit = max(COMMON_STEM_MIN, COMMON_STEM_SHARE * len(rules.intents))
         self._common = {stem for stem, names in self._index.items() if len(names) > limit}
+        if any(s.type == "place" for i in rules.intents for s in i.slots):
+            places.gazetteer()  # loaded (built once, if need be) now, not on a user's message
 
-    def _add(self, intent: Intent) -> None:
-        for text in intent.examples:
-            terms = self.analyzer.analyze(text)
-            self._examples[intent.name].append(_example(terms))
+    def _add(self, intent: Intent) -> list[tuple[str, list[Term], tuple[str, ...]]]:
+        """Index the intent's words; its examples' terms, to be weighed once all are known."""
+        examples = []
+        marks = intent.marks or ((),) * len(intent.examples)
+        for text, marked in zip(intent.examples, marks, strict=True):
+            # A marked value is a place for any value, not words to match.
+            terms = [
+                t
+                for t in self.analyzer.analyze(text)
+                if not any(m.start <= t.start < m.end for m in marked)
+            ]
+            examples.append((intent.name, terms, tuple(m.slot for m in marked)))
             content = [t.stem for t in terms if not t.stop] or [t.stem for t in terms]
             for stem in content:
                 self._index[stem].add(intent.name)
@@ -101,10 +152,15 @@ class Matcher:
         self._keywords[intent.name] = keywords
         for stem in keywords:
             self._index[stem].add(intent.name)
+        stopwords = self.analyzer.stopwords
         for pattern in intent.patterns:
+            literals = [p for p in pattern.parts if isinstance(p, Literal)]
+            weak = all(p.word in stopwords for p in literals)
+            confidence = WEAK_CONFIDENCE if weak else PATTERN_CONFIDENCE
             # Indexed by its first word; the offset says where the pattern starts before it.
             offset = next(i for i, p in enumerate(pattern.parts) if isinstance(p, Literal))
-            self._patterns[pattern.parts[offset].stem].append((intent, pattern, offset))
+            self._patterns[pattern.parts[offset].stem].append((intent, pattern, offset, confidence))
+        return examples
 
     # -- scoring ------------------------------------------------------------------------------
 
@@ -113,19 +169,26 @@ class Matcher:
         terms = self.analyzer.analyze(text)
         if not terms:
             return NOTHING
+        view = MessageView(text, terms, self.rules)
         scores: dict[str, float] = {}
         slots: dict[str, dict[str, Any]] = {}
-        for intent, found, confidence in self._pattern_hits(terms, text):
+        for intent, found, confidence in self._pattern_hits(terms, view):
             if confidence > scores.get(intent.name, 0):
                 scores[intent.name], slots[intent.name] = confidence, found
-        stems = {t.stem: (CORRECTED_WEIGHT if t.corrected else 1.0) for t in terms}
-        noise = {t.stem: (STOP_WEIGHT if t.stop else 1.0) for t in terms}
+        stems = {t.stem for t in terms}
         rare = [s for s in stems if s not in self._common]
         candidates = set().union(*(self._index.get(s, ()) for s in rare))
         if not candidates:  # only common words: they are all there is to go on
             candidates = set().union(*(self._index.get(s, ()) for s in stems))
+        spans: dict[str, dict[str, Span]] = {}
         for name in candidates:
-            evidence = self._evidence(name, stems, noise)
+            intent = self.intents[name]
+            spans[name] = self.finder.find(intent, view) if intent.slots else {}
+            evidence = self._evidence(name, terms, spans[name])
+            if any(
+                (name, s.name) in view.refused and s.name not in spans[name] for s in intent.slots
+            ):
+                evidence *= REFUSED_FACTOR  # "call me [when you can]": no name where one goes
             scores[name] = max(scores.get(name, 0), evidence)
         ranked = sorted(
             (
@@ -139,53 +202,83 @@ class Matcher:
             return NOTHING
         confidence, _, best = ranked[0]
         intent = self.intents[best]
-        found = slots.get(best) or self.extract_slots(intent, terms, text)
+        if best not in spans:
+            spans[best] = self.finder.find(intent, view) if intent.slots else {}
+        # A pattern's values where it has them, but a place or date its parser found wins.
+        found = dict(slots.get(best, {}))
+        for name, span in spans[best].items():
+            if name not in found or intent.slot(name).type in ("place", "date"):
+                found[name] = span.value
         alternatives = tuple(Candidate(name, score) for score, _, name in ranked[1:4])
-        return Understanding(best, confidence, found, alternatives)
+        choices = ()
+        if len(ranked) > 1 and confidence - ranked[1][0] <= TIE_MARGIN:
+            choices = (best, ranked[1][2])
+        return Understanding(best, confidence, found, alternatives, choices=choices)
 
     @staticmethod
     def _in_context(intent: Intent, after: str | None) -> bool:
         return not intent.context or after in intent.context
 
-    def _evidence(self, name: str, stems: Mapping[str, float], noise: Mapping[str, float]) -> float:
-        """Example and keyword evidence for one intent, combined as independent signals."""
+    def _evidence(self, name: str, terms: Sequence[Term], spans: Mapping[str, Span]) -> float:
+        """Example and keyword evidence for one intent, combined as independent signals. The
+        words of the intent's slot values found in the message count as explained."""
+        covered = {k for span in spans.values() for k in range(span.first, span.end)}
+        stems: dict[str, float] = {}
+        noise: dict[str, float] = {}
+        for k, term in enumerate(terms):
+            if k in covered:
+                continue
+            weight = CORRECTED_WEIGHT if term.corrected else 1.0
+            stems[term.stem] = max(stems.get(term.stem, 0), weight)
+            weight = STOP_WEIGHT if term.stop and term.word not in OWN_WORDS else 1.0
+            noise[term.stem] = max(noise.get(term.stem, 0), weight)
         noise_total = sum(noise.values())
         best_example = 0.0
         for example in self._examples.get(name, ()):
             common = example.weights.keys() & stems.keys()
-            if not common:
+            marked = sum(1 for slot in example.marks if slot in spans)
+            if not common and not marked:
                 continue
-            recall = sum(example.weights[s] * stems[s] for s in common) / example.total
-            explained = len(common)
+            covered_weight = sum(example.weights[s] * stems[s] for s in common)
+            recall = (covered_weight + MARK_WEIGHT * marked) / example.total
+            explained = (
+                sum(noise[s] for s in common) if EXPLAINED_WEIGHTED else len(common)
+            ) + marked
             unexplained = noise_total - sum(noise[s] for s in common)
-            best_example = max(
-                best_example, recall * (explained / (explained + unexplained)) ** 0.5
-            )
+            score = recall * (explained / (explained + unexplained)) ** EXPLAINED_POWER
+            if example.weak:
+                score = min(score, WEAK_CONFIDENCE)
+            best_example = max(best_example, score)
         keyword = 0.0
         hits = self._keywords.get(name, frozenset()) & stems.keys()
         if hits:
             found = sum(stems[s] for s in hits)
             rest = noise_total - sum(noise[s] for s in hits)
-            keyword = 0.6 + 0.3 * (found / (found + rest)) ** 0.5
+            keyword = KEYWORD_BASE + KEYWORD_SPAN * (found / (found + rest)) ** EXPLAINED_POWER
         return 1 - (1 - best_example) * (1 - keyword)
 
     # -- patterns and slots -------------------------------------------------------------------
 
     def _pattern_hits(
-        self, terms: Sequence[Term], text: str
+        self, terms: Sequence[Term], view: MessageView
     ) -> Iterable[tuple[Intent, dict, float]]:
         for start, term in enumerate(terms):
-            for intent, pattern, offset in self._patterns.get(term.stem, ()):
+            for intent, pattern, offset, confidence in self._patterns.get(term.stem, ()):
                 begin = start - offset
                 if begin < 0:
                     continue
-                found = self._match(pattern.parts, terms, begin, text)
+                found = self._match(intent, pattern.parts, terms, begin, view)
                 if found is not None:
                     values, corrected = found
-                    yield intent, values, PATTERN_CONFIDENCE * CORRECTED_WEIGHT**corrected
+                    yield intent, values, confidence * CORRECTED_WEIGHT**corrected
 
     def _match(
-        self, parts: Sequence[Literal | SlotRef], terms: Sequence[Term], i: int, text: str
+        self,
+        intent: Intent,
+        parts: Sequence[Literal | SlotRef],
+        terms: Sequence[Term],
+        i: int,
+        view: MessageView,
     ) -> tuple[dict[str, Any], int] | None:
         """Match `parts` from term `i`: the slot values and how many words were corrected."""
         if not parts:
@@ -194,57 +287,68 @@ class Matcher:
         if isinstance(part, Literal):
             if i >= len(terms) or terms[i].stem != part.stem:
                 return None
-            found = self._match(rest, terms, i + 1, text)
+            found = self._match(intent, rest, terms, i + 1, view)
             return None if found is None else (found[0], found[1] + terms[i].corrected)
-        if part.type != "text":
+        if part.type not in SPAN_SLOT_TYPES:
             if i >= len(terms):
                 return None
-            parsed = parse_at(part.type, terms, i, text, self.rules.entities)
+            parsed = self._parse_at(part.type, terms, i, view)
             if parsed is None:
                 return None
-            found = self._match(rest, terms, i + parsed[1], text)
+            found = self._match(intent, rest, terms, i + parsed[1], view)
             return None if found is None else ({part.name: parsed[0], **found[0]}, found[1])
-        # Free text: as few words as let the rest match; at the end, the rest of the message.
-        ends = range(i + 1, len(terms) + 1) if rest else [len(terms)]
+        # Free text: as few words as let the rest match; at the end, up to punctuation, a
+        # date or the end of the message ("weather in Oslo, tomorrow?" is Oslo).
+        stop = view.value_end(i)
+        ends = range(i + 1, stop + 1) if rest else [stop]
+        slot = intent.slot(part.name)
         for end in ends:
-            found = self._match(rest, terms, end, text)
+            found = self._match(intent, rest, terms, end, view)
             if found is not None:
-                value = free_text(terms[i:end], text)
-                if value:
+                value = free_text(terms[i:end], view.text)
+                stopwords = self.analyzer.stopwords if part.type == "text" else frozenset()
+                if value and not (slot is not None and refused(slot, value, stopwords)):
+                    if part.type == "place":
+                        value = self._place_value(value)
+                        if isinstance(value, str) and not self.finder.plausible_place(
+                            terms[i:end], view
+                        ):
+                            continue
                     return {part.name: value, **found[0]}, found[1]
         return None
 
-    def extract_slots(self, intent: Intent, terms: Sequence[Term], text: str) -> dict[str, Any]:
-        """Typed slots found anywhere in the message, assigned in order of appearance."""
-        values: dict[str, Any] = {}
-        by_type: dict[str, list] = {}
-        for slot in intent.slots:
-            if slot.type == "text":
-                continue
-            if slot.type not in by_type:
-                by_type[slot.type] = find_all(slot.type, terms, text, self.rules.entities)
-            if by_type[slot.type]:
-                values[slot.name] = by_type[slot.type].pop(0)[0]
-        return values
+    def _parse_at(
+        self, slot_type: str, terms: Sequence[Term], i: int, view: MessageView
+    ) -> tuple[Any, int] | None:
+        if slot_type == "date":
+            span = next((s for s in view.dates if s.first == i), None)
+            return None if span is None else (span.value, span.end - span.first)
+        return parse_at(slot_type, terms, i, view.text, self.rules.entities)
+
+    @staticmethod
+    def _place_value(text: str) -> Any:
+        """A place the gazetteer knows as its full value, any other as the text written."""
+        place = places.gazetteer().lookup(text)
+        return place.value(text) if place is not None else text
+
+    def slots_for(self, intent: Intent, text: str) -> dict[str, Any]:
+        """The values of `intent`'s slots that `text` holds."""
+        view = MessageView(text, self.analyzer.analyze(text), self.rules)
+        return {name: span.value for name, span in self.finder.find(intent, view).items()}
 
     def fill(self, slot_type: str, text: str) -> Any:
         """A value for a slot the bot asked for, from a whole reply, or None."""
         terms = self.analyzer.analyze(text)
         if slot_type == "text":
             return free_text(terms, text) or None
+        if slot_type == "place":
+            mentions = places.gazetteer().find(text)
+            if mentions:
+                first = mentions[0]
+                return first.place.value(text[first.start : first.end])
+            return free_text(terms, text) or None
+        if slot_type == "date":
+            view = MessageView(text, terms, self.rules)
+            return view.dates[0].value if view.dates else None
         found = find_all(slot_type, terms, text, self.rules.entities)
         return found[0][0] if found else None
-
-
-def free_text(terms: Sequence[Term], text: str) -> str:
-    """The original words of `terms` (capitals and accents kept), without leading articles,
-    trailing fillers or punctuation: `"the Eiffel Tower pls?"` -> `"Eiffel Tower"`."""
-    while terms and terms[0].word in _LEADING_ARTICLES:
-        terms = terms[1:]
-    while len(terms) > 1 and (
-        terms[-1].word in _TRAILING_FILLERS or terms[-1].stop or not terms[-1].word[0].isalnum()
-    ):
-        terms = terms[:-1]
-    if not terms:
-        return ""
-    return text[terms[0].start : terms[-1].end].strip()

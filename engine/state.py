@@ -30,11 +30,20 @@ class ConversationState:
     pending: Pending | None = None
     suggestion: str | None = None
     menu_open: bool = False
+    choices: tuple[str, ...] = ()  # intents offered in a clarifying question
+    asked: str = ""  # the message that raised it, for the chosen intent's slots
 
     def next_turn(self, intent: str | None, **changes: Any) -> ConversationState:
         """The state after one more turn that ended on `intent`; open questions are closed
         unless `changes` sets them again."""
-        values = {"pending": None, "suggestion": None, "menu_open": False, **changes}
+        values = {
+            "pending": None,
+            "suggestion": None,
+            "menu_open": False,
+            "choices": (),
+            "asked": "",
+            **changes,
+        }
         return replace(self, last_intent=intent, turns=self.turns + 1, **values)
 
     def to_dict(self) -> dict[str, Any]:
@@ -55,6 +64,8 @@ class ConversationState:
             },
             "suggestion": self.suggestion,
             "menu_open": self.menu_open,
+            "choices": self.choices,
+            "asked": self.asked,
         }
 
     @classmethod
@@ -67,4 +78,6 @@ class ConversationState:
             pending=Pending(**pending) if pending else None,
             suggestion=data.get("suggestion"),
             menu_open=bool(data.get("menu_open")),
+            choices=tuple(str(c) for c in data.get("choices") or ()),
+            asked=str(data.get("asked") or ""),
         )

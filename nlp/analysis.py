@@ -19,6 +19,8 @@ from nlp.nltk_parts import EnglishStemmer, edit_distance
 from nlp.text import tokens
 
 _DOUBLES = re.compile(r"(.)\1")
+# In a shorter word one wrong letter more often makes another word than a typo.
+SUBSTITUTION_MIN = 5
 STOPWORDS_FILE = Path(__file__).with_name("data") / "stopwords.txt"
 _STEMMER = EnglishStemmer()
 
@@ -67,6 +69,11 @@ def within_one_edit(a: str, b: str) -> bool:
     return longer[i + 1 :] == shorter[i:]
 
 
+def _substitution(a: str, b: str) -> bool:
+    """Whether `a` and `b` differ in exactly one letter at one place (not a swap)."""
+    return len(a) == len(b) and sum(x != y for x, y in zip(a, b, strict=True)) == 1
+
+
 def max_typos(word: str) -> int:
     """How many edits a word of this length may carry and still be recognised."""
     return 0 if len(word) < 4 else 1 if len(word) < 7 else 2
@@ -110,6 +117,8 @@ class Analyzer:
         scored = []
         for candidate in candidates:
             allowed = min(limit, max_typos(candidate))
+            if len(word) < SUBSTITUTION_MIN and _substitution(word, candidate):
+                continue  # "wifi" is not a typo of "wiki", nor "cape" of "care"
             if within_one_edit(word, candidate):
                 distance = 1
             elif allowed >= 2:

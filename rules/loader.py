@@ -23,6 +23,7 @@ from rules.model import (
     BUILTIN_SLOT_TYPES,
     Intent,
     Literal,
+    Mark,
     Pattern,
     Problem,
     Response,
@@ -36,6 +37,8 @@ from rules.model import (
 DEMO_RULES = Path(__file__).resolve().parent / "demo"
 TEMPLATE_VARIABLE = re.compile(r"(?<!\{)\{(\w+)\}(?!\})")
 PLACEHOLDER = re.compile(r"\{(\w+)(?::(\w+))?\}")
+# A slot value marked in an example, as Rasa and Chatito write it: `weather in [Lisbon](city)`.
+MARKED_VALUE = re.compile(r"\[([^\[\]()]+)\]\((\w+)\)")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 # libyaml's parser (shipped in PyYAML's wheels) composes large rule sets ten times faster and
 # keeps line numbers; the pure-Python one is the fallback.
@@ -46,7 +49,7 @@ _INTENT_KEYS = {
 }  # fmt: skip
 _RESPONSE_SETTINGS = {
     "fallback", "on_media", "on_location", "on_empty", "cancelled", "suggestion", "menu_invalid",
-    "gave_up",
+    "gave_up", "clarify",
 }  # fmt: skip
 _LIST_SETTINGS = {"cancel", "affirm", "menu"}
 _SETTINGS = _RESPONSE_SETTINGS | _LIST_SETTINGS | {
@@ -60,6 +63,7 @@ _SETTING_VARIABLES = {
     "on_location": {"latitude", "longitude", "place"},
     "suggestion": {"suggestion"},
     "menu_invalid": {"count"},
+    "clarify": {"choices"},
 }
 
 
@@ -288,7 +292,7 @@ class _FileReader:
             self.pattern(text, item, what, slots)
             for text, item in self.strings(fields.get("patterns"), f"{what} patterns")
         ]
-        examples = self.words_list(fields.get("examples"), f"{what} examples")
+        examples, marks = self.examples(fields.get("examples"), f"{what} examples", slots)
         keywords = self.words_list(fields.get("keywords"), f"{what} keywords")
         if not (examples or patterns or keywords or "context" in fields):
             self.problem(node, f"{what} needs 'examples', 'patterns' or 'keywords' to be matched")
@@ -317,6 +321,7 @@ class _FileReader:
         return Intent(
             name=name,
             examples=tuple(examples),
+            marks=tuple(marks),
             patterns=tuple(p for p in patterns if p is not None),
             keywords=tuple(keywords),
             responses=responses,
@@ -339,6 +344,49 @@ class _FileReader:
                 self.problem(item, f"{what}: '{text}' has no words or emoji to match")
         return result
 
+    def examples(
+        self, node: yaml.Node | None, what: str, slots: dict[str, Slot]
+    ) -> tuple[list[str], list[tuple[Mark, ...]]]:
+        """The examples as plain text, and the slot values marked in each."""
+        texts, marks = [], []
+        for raw, item in self.strings(node, what):
+            plain, found = self.marked(raw, item, what, slots)
+            if plain is None:
+                continue
+            if has_words(plain):
+                texts.append(plain)
+                marks.append(found)
+            else:
+                self.problem(item, f"{what}: '{raw}' has no words or emoji to match")
+        return texts, marks
+
+    def marked(
+        self, raw: str, node: yaml.Node, what: str, slots: dict[str, Slot]
+    ) -> tuple[str | None, tuple[Mark, ...]]:
+        """`"weather in [Lisbon](city)"` -> `("weather in Lisbon", (Mark("city", 11, 17),))`;
+        None (and a problem) for a malformed mark or one naming no slot of the intent."""
+        plain, found, position = "", [], 0
+        for match in MARKED_VALUE.finditer(raw):
+            plain += raw[position : match.start()]
+            value, name = match[1], match[2]
+            if name not in slots:
+                known = ", ".join(slots) or "none"
+                self.problem(
+                    node, f"{what}: '{match[0]}' marks no slot of this intent (slots: {known})"
+                )
+                return None, ()
+            if not value.strip():
+                self.problem(node, f"{what}: '{match[0]}' marks an empty value")
+                return None, ()
+            found.append(Mark(name, len(plain), len(plain) + len(value)))
+            plain += value
+            position = match.end()
+        plain += raw[position:]
+        if "](" in plain:
+            self.problem(node, f"{what}: '{raw}': mark slot values as [value](slot)")
+            return None, ()
+        return plain, tuple(found)
+
     def known_slot(self, name: str, node: yaml.Node, slots: dict[str, Slot], what: str) -> bool:
         if name in slots:
             return True
@@ -351,7 +399,9 @@ class _FileReader:
             if isinstance(spec, yaml.ScalarNode):
                 slot_type, ask, required = spec.value or "text", "", False
             else:
-                fields = self.mapping(spec, f"{what} slot '{name}'", {"type", "ask", "required"})
+                fields = self.mapping(
+                    spec, f"{what} slot '{name}'", {"type", "ask", "required", "refuse"}
+                )
                 slot_type = fields["type"].value if "type" in fields else "text"
                 ask = fields["ask"].value if "ask" in fields else ""
                 required = "required" in fields and str(fields["required"].value).lower() == "true"
@@ -360,7 +410,11 @@ class _FileReader:
                         spec, f"{what} slot '{name}' is required but has no 'ask' question"
                     )
             self.check_type(slot_type, spec, what)
-            slots[name] = Slot(name, slot_type, ask)
+            refuse = frozenset()
+            if not isinstance(spec, yaml.ScalarNode) and "refuse" in fields:
+                words = self.strings(fields["refuse"], f"{what} slot '{name}' refuse")
+                refuse = frozenset(w for text, _ in words for w in tokenize(text))
+            slots[name] = Slot(name, slot_type, ask, refuse)
         return slots
 
     def check_type(self, slot_type: str, node: yaml.Node, what: str) -> None:

@@ -8,7 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-BUILTIN_SLOT_TYPES = frozenset({"text", "number", "currency", "url", "email"})
+BUILTIN_SLOT_TYPES = frozenset({"text", "number", "currency", "url", "email", "place", "date"})
+# Slot types whose value is taken as a span of the message's own words.
+SPAN_SLOT_TYPES = frozenset({"text", "place"})
 # Actions the engine itself performs: `repeat` runs the previous intent again ("another one").
 BUILTIN_ACTIONS = frozenset({"repeat"})
 
@@ -48,10 +50,20 @@ class Slot:
     name: str
     type: str = "text"
     ask: str = ""
+    refuse: frozenset[str] = frozenset()  # folded words a value may not contain ("my")
 
     @property
     def required(self) -> bool:
         return bool(self.ask)
+
+
+class Mark(NamedTuple):
+    """A slot value marked in an example (`weather in [Lisbon](city)`): which slot, and where
+    its value stands in the example's plain text."""
+
+    slot: str
+    start: int
+    end: int
 
 
 class Literal(NamedTuple):
@@ -84,7 +96,8 @@ class Intent:
     """
 
     name: str
-    examples: tuple[str, ...] = ()
+    examples: tuple[str, ...] = ()  # plain text: marked values without their brackets
+    marks: tuple[tuple[Mark, ...], ...] = ()  # per example, its marked slot values
     patterns: tuple[Pattern, ...] = ()
     keywords: tuple[str, ...] = ()
     responses: tuple[Response, ...] = ()
@@ -112,6 +125,9 @@ class Settings:
     cancelled: tuple[Response, ...] = (Response("OK, cancelled."),)
     suggestion: tuple[Response, ...] = (Response("Did you mean *{suggestion}*? (yes/no)"),)
     menu_invalid: tuple[Response, ...] = (Response("Please pick a number from 1 to {count}."),)
+    clarify: tuple[Response, ...] = (
+        Response("I'm not sure which you meant:\n{choices}\nReply with a number."),
+    )
     gave_up: tuple[Response, ...] = (
         Response(
             "Sorry, I still didn't get that, so let's leave it. Type *help* to see what I can do."

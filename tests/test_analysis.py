@@ -37,11 +37,17 @@ def words(analyzer, text):
 
 @pytest.mark.parametrize(
     ("typed", "meant"),
-    [("wheather", "weather"), ("qoutes", "quotes"), ("halp", "help"), ("joek", "joke"),
+    [("wheather", "weather"), ("qoutes", "quotes"), ("joek", "joke"), ("hepl", "help"),
      ("inspiraton", "inspiration"), ("converrt", "convert"), ("helo", "hello")],
 )  # fmt: skip
 def test_typos_are_corrected_to_rule_words(analyzer, typed, meant):
     assert words(analyzer, typed) == [(meant, True)]
+
+
+@pytest.mark.parametrize("word", ["halp", "heap", "jake"])
+def test_one_wrong_letter_in_a_short_word_is_another_word_not_a_typo(analyzer, word):
+    # "jake" is no "joke" ("wifi" no "wiki"); swaps, missing and doubled letters are still typos ("joek", "helo").
+    assert words(analyzer, word) == [(word, False)]
 
 
 @pytest.mark.parametrize("word", ["cta", "k", "xyzzy", "dgo", "weatherman"])

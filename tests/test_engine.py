@@ -10,6 +10,7 @@ import pytest
 
 from engine import Button, ConversationState, Engine, Location, Media, Message, NeedsTime
 from engine.core import render
+from engine.matcher import WEAK_CONFIDENCE
 from rules import load_rules
 
 NOW = datetime(2026, 3, 14, 15, 9, tzinfo=UTC)
@@ -52,7 +53,7 @@ def text(turn) -> str:
         ("what's up?", "greet"),
         ("bye", "goodbye"), ("ok see ya", "goodbye"), ("gud night", "goodbye"),
         ("thx", "thanks"), ("thank u so much", "thanks"), ("🙏", "thanks"), ("thnks!", "thanks"),
-        ("help", "help"), ("halp", "help"), ("what can you do?", "help"), ("hi, what can you do", "help"),
+        ("help", "help"), ("hlep", "help"), ("what can you do?", "help"), ("hi, what can you do", "help"),
         ("weather", "weather"), ("wheather", "weather"), ("is it raining?", "weather"),
         ("weather in paris", "weather"), ("☔", "weather"), ("forecast for tokyo pls", "weather"),
         ("who is ada lovelace", "wiki"), ("tell me about black holes", "wiki"), ("wikipedia", "wiki"),
@@ -77,12 +78,17 @@ def test_demo_intents(engine, message, intent):
 @pytest.mark.parametrize(
     "message",
     ["book me a taxi", "haha", "k", "pay my brother back", "xyzzy", "lol", "asdf qwer",
-     "i like turtles", "ok", "yes", "no"],
+     "i like turtles", "yes", "no"],
 )  # fmt: skip
 def test_out_of_scope_goes_to_fallback(engine, rules, message):
     turn = engine.respond(ConversationState(), msg(message))
     assert turn.understanding.intent is None
     assert text(turn) in {r.text for r in rules.settings.fallback}
+
+
+def test_a_bare_ok_runs_no_intent(engine, rules):
+    # Half of "ok thanks" is not enough to answer; at most the bot asks "Did you mean…?".
+    assert engine.understand(msg("ok")).confidence < rules.settings.threshold
 
 
 def test_confidence_is_between_zero_and_one(engine):
@@ -94,7 +100,15 @@ def test_exact_example_beats_a_broad_pattern(engine):
     # "whats up" is an example of greet, and also fits wiki's "what is {topic}".
     understanding = engine.understand(msg("whats up"))
     assert understanding.intent == "greet"
-    assert understanding.alternatives[0].intent == "wiki"
+    assert understanding.confidence > WEAK_CONFIDENCE
+    assert all(a.confidence <= WEAK_CONFIDENCE for a in understanding.alternatives)
+
+
+def test_a_catch_all_pattern_is_weak_evidence(engine):
+    # "what is {topic}" answers when nothing else fits, but never with more than 0.6.
+    understanding = engine.understand(msg("what is the Krebs cycle"))
+    assert (understanding.intent, understanding.slots) == ("wiki", {"topic": "Krebs cycle"})
+    assert understanding.confidence == WEAK_CONFIDENCE
 
 
 def test_typos_count_a_little_less(engine):
@@ -104,8 +118,7 @@ def test_typos_count_a_little_less(engine):
 @pytest.mark.parametrize(
     ("message", "slots"),
     [
-        ("weather in São Paulo pls", {"city": "São Paulo"}),
-        ("what's the weather in the Hague?", {"city": "Hague"}),
+        ("weather in Horseshoe Lake State Park pls", {"city": "Horseshoe Lake State Park"}),
         ("who is Ada Lovelace?", {"topic": "Ada Lovelace"}),
         ("tell me about the Eiffel Tower!!", {"topic": "Eiffel Tower"}),
         ("convert 20 gbp to usd", {"amount": 20, "from": "GBP", "to": "USD"}),
@@ -120,6 +133,57 @@ def test_slot_extraction(engine, message, slots):
     assert engine.understand(msg(message)).slots == slots
 
 
+@pytest.mark.parametrize(
+    ("message", "name", "country", "written"),
+    [
+        ("weather in São Paulo pls", "São Paulo", "Brazil", "São Paulo"),
+        ("what's the weather in the Hague?", "The Hague", "The Netherlands", "the Hague"),
+        ("what's the weather like in Porto?", "Porto", "Portugal", "Porto"),
+        ("Porto weather", "Porto", "Portugal", "Porto"),
+        ("in Porto, will it rain?", "Porto", "Portugal", "Porto"),
+        ("is it cold in the north of Portugal", "Portugal", "Portugal", "Portugal"),
+        ("is it windy in Cape Town right now", "Cape Town", "South Africa", "Cape Town"),
+        ("any idea if it will snow in oslo", "Oslo", "Norway", "oslo"),
+        ("what's the temperature in rio de janeiro", "Rio de Janeiro", "Brazil", "rio de janeiro"),
+    ],
+)
+def test_places_are_found_wherever_people_put_them(engine, message, name, country, written):
+    understanding = engine.understand(msg(message))
+    assert understanding.intent == "weather"
+    place = understanding.slots["city"]
+    assert (place["name"], place["country"], place["text"]) == (name, country, written)
+    assert isinstance(place["latitude"], float)
+    assert isinstance(place["longitude"], float)
+
+
+def test_a_date_and_a_place_are_told_apart(engine):
+    understanding = engine.understand(msg("forecast for Denver tomorrow"))
+    assert understanding.intent == "weather"
+    assert understanding.slots["city"]["name"] == "Denver"
+    assert understanding.slots["date"] == {"text": "tomorrow"}
+
+
+@pytest.mark.parametrize(
+    ("message", "intent", "slots"),
+    [
+        ("what is the tracking number of my parcel", None, {}),
+        ("call me when you can", None, {}),
+        ("I'm heading out now, bye", "goodbye", {}),
+        ("cheers mate, that helped", "thanks", {}),
+        ("hey, good to see you", "greet", {}),
+        ("how many euros for 50 bucks", "currency", {"amount": 50, "from": "USD", "to": "EUR"}),
+        ("please wipe everything you have on me", "forget_me", {}),
+        ("what is photosynthesis", "wiki", {"topic": "photosynthesis"}),
+        ("call me Sam", "name_set", {"name": "Sam"}),
+    ],
+)
+def test_the_failures_the_issue_named(engine, message, intent, slots):
+    understanding = engine.understand(msg(message))
+    if understanding.confidence < engine.settings.threshold:
+        understanding = replace(understanding, intent=None, slots={})
+    assert (understanding.intent, understanding.slots) == (intent, slots)
+
+
 def test_typed_slots_are_found_anywhere_when_no_pattern_fits(engine):
     understanding = engine.understand(msg("exchange rate for 15 usd and chf please"))
     assert understanding.intent == "currency"
@@ -130,7 +194,7 @@ def test_multi_turn_question_completes_the_intent(engine):
     ask, answer = chat(engine, "weather", "Paris")
     assert text(ask) == "Which city? 🌍"
     assert ask.state.pending.asking == "city"
-    assert answer.understanding.slots == {"city": "Paris"}
+    assert answer.understanding.slots["city"]["name"] == "Paris"
     assert "Paris" in text(answer)
     assert answer.state.pending is None
 
@@ -327,7 +391,7 @@ def test_shared_location_asks_for_the_weather_there(engine):
         ConversationState(), msg(location=Location(48.85, 2.35, label="Cafe Nero"))
     )
     assert turn.understanding.intent == "weather"
-    assert turn.understanding.slots == {"city": "Cafe Nero"}
+    assert turn.understanding.slots == {"city": "Cafe Nero"}  # the label, as shared
 
 
 def test_button_payload_is_matched_to_an_intent_name(engine):

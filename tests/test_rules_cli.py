@@ -46,7 +46,7 @@ def test_check_reports_every_problem_with_file_and_line(tmp_path):
     assert lines == [
         f"{bad}:4: intent 'greet' responses: unknown template variable '{{nmae}}' (known: menu, profile_name)",
         f"{bad}:5: duplicate intent 'greet' (first at {bad}:2)",
-        f"{bad}:6: intent 'greet' pattern 'pay {{amount:money}}': unknown slot type 'money' (known: currency, email, number, text, url)",
+        f"{bad}:6: intent 'greet' pattern 'pay {{amount:money}}': unknown slot type 'money' (known: currency, date, email, number, place, text, url)",
         f"{bad}:8: intent 'greet' slot 'who' is required but has no 'ask' question",
         f"{bad}:9: intent: unknown key 'colour' (known: action, context, description, examples, keywords, name, otherwise, patterns, priority, remember, responses, slots, synonyms)",
     ]
@@ -68,7 +68,7 @@ def test_explain_arguments_as_json_lines():
     assert first == {
         "text": "convert 20 gbp to usd",
         "intent": "currency",
-        "confidence": 0.95,
+        "confidence": 1.0,
         "slots": {"amount": 20, "from": "GBP", "to": "USD"},
         "alternatives": [],
     }

@@ -256,3 +256,56 @@ def test_memory_variables_from_another_file_are_known(tmp_path):
         "intents:\n  - name: hello\n    examples: [hello]\n    responses: ['hello {name}']\n",
     )
     assert load_rules(tmp_path).intent("hello").responses[0].text == "hello {name}"
+
+
+MARKED = """\
+intents:
+  - name: weather
+    examples:
+      - "weather in [Lisbon](city) [tomorrow](date)"
+      - "[Porto](city) weather"
+      - is it raining
+    slots:
+      city: {type: place, ask: "Which city?"}
+      date: {type: date}
+    responses: ["ok"]
+  - name: wiki
+    examples: ["who was [Ada Lovelace](topic)"]
+    slots:
+      topic: {type: text, refuse: [my, "Your"]}
+    responses: ["ok"]
+settings:
+  fallback: ["what?"]
+"""
+
+
+def test_marked_values_become_plain_examples_with_marks(tmp_path):
+    rules = load_rules(write(tmp_path, "m.yml", MARKED))
+    weather = rules.intent("weather")
+    assert weather.examples == ("weather in Lisbon tomorrow", "Porto weather", "is it raining")
+    first, second, third = weather.marks
+    assert [(m.slot, weather.examples[0][m.start : m.end]) for m in first] == [
+        ("city", "Lisbon"),
+        ("date", "tomorrow"),
+    ]
+    assert [(m.slot, m.start, m.end) for m in second] == [("city", 0, 5)]
+    assert third == ()
+    assert rules.intent("wiki").slot("topic").refuse == frozenset({"my", "your"})
+    assert weather.slot("city").type == "place"
+
+
+def test_a_mark_naming_no_slot_or_malformed_is_reported_with_its_line(tmp_path):
+    text = MARKED.replace("[Porto](city)", "[Porto](town)").replace(
+        "is it raining", "'is it [raining](date'"
+    )
+    text = text.replace('["who was [Ada Lovelace](topic)"]', '["who was [](topic)", wiki]')
+    found = problems(write(tmp_path, "bad.yml", text))
+    path = tmp_path / "bad.yml"
+    assert found == [
+        f"{path}:5: intent 'weather' examples: '[Porto](town)' marks no slot of this intent"
+        " (slots: city, date)",
+        f"{path}:6: intent 'weather' examples: 'is it [raining](date': mark slot values as"
+        " [value](slot)",
+        f"{path}:12: intent 'wiki' examples: 'who was [](topic)': mark slot values as"
+        " [value](slot)",
+    ]
