@@ -70,7 +70,7 @@ class MessageView:
         self.text = text
         self.terms = terms
         self._entities = rules.entities
-        self._typed: dict[str, list[tuple[Any, int, int]]] = {}
+        self._typed: dict[str, Any] = {}
         # (intent, slot) pairs whose lead-in is followed by a value the slot refuses
         self.refused: set[tuple[str, str]] = set()
 
@@ -114,6 +114,13 @@ class MessageView:
             self._typed[slot_type] = find_all(slot_type, self.terms, self.text, self._entities)
         return self._typed[slot_type]
 
+    def typed_at(self, slot_type: str) -> dict[int, tuple[Any, int]]:
+        """The typed values by the term they start at, as (value, terms used)."""
+        key = "@" + slot_type
+        if key not in self._typed:
+            self._typed[key] = {first: (v, end - first) for v, first, end in self.typed(slot_type)}
+        return self._typed[key]
+
     def original(self, k: int) -> str:
         return self.text[self.terms[k].start : self.terms[k].end]
 
@@ -156,6 +163,18 @@ class SlotFinder:
         self._after: dict[tuple[str, str], set[str]] = defaultdict(set)
         for intent in rules.intents:
             self._learn(intent)
+        defaults = Counter({(w,): 1 for w in PLACE_LEAD_INS})
+        self._place_lead_ins = {
+            (i.name, s.name): defaults + self._before.get((i.name, s.name), Counter())
+            for i in rules.intents
+            for s in i.slots
+            if s.type == "place"
+        }
+        # The last word of every lead-in: a quick test before the lead-ins are compared.
+        self._last_words = defaultdict(
+            frozenset,
+            {key: frozenset(c[-1] for c in counts) for key, counts in self._before.items()},
+        )
 
     def _learn(self, intent: Intent) -> None:
         for text, marks in zip(intent.examples, intent.marks, strict=False):
@@ -244,7 +263,7 @@ class SlotFinder:
         return 1 if words and (words[-1],) in lead_ins else 0
 
     def _place(self, intent: Intent, slot: Slot, view: MessageView, free) -> Span | None:
-        lead_ins = Counter({(w,): 1 for w in PLACE_LEAD_INS}) + self._lead_ins(intent, slot)
+        lead_ins = self._place_lead_ins[(intent.name, slot.name)]
         best, best_rank = None, -1
         for mention, first, end in view.places:
             if not free(first, end):
@@ -266,32 +285,37 @@ class SlotFinder:
 
     @staticmethod
     def _place_span(mention: places.Mention, first: int, end: int, view: MessageView) -> Span:
-        """The place found, or, when more capitalised words follow its name with nothing
-        between ("Holly River State Park", "Radnor Township"), those words as text: a
-        place the gazetteer does not know that starts with the name of one it does."""
-        extended = False
+        """The place found, or, when capitalised words stand right before or after its name
+        ("Holly River State Park", "South Superior"), all of them as text: a place the
+        gazetteer does not know whose name holds one it does. Five words at most."""
         terms = view.terms
-        while (  # "South Superior", "Mexican Hat": capitalised words before the name
-            first > 0
-            and first - 1 not in view.boundaries | {first}
-            and view.original(first - 1)[:1].isupper()
-            and not terms[first - 1].stop
-            and first not in view.boundaries
-            and terms[first - 1].word not in PLACE_LEAD_INS
+        # A name said again is a repeat, not a longer name ("Lisbon Lisbon").
+        starts = {k for other, k, _ in view.places if other.place == mention.place}
+
+        def capitalised(k: int) -> bool:
+            return view.original(k)[:1].isupper() and not terms[k].stop
+
+        begin, run = first, end
+        while (
+            begin > 0
+            and begin not in view.boundaries
+            and capitalised(begin - 1)
+            and terms[begin - 1].word not in PLACE_LEAD_INS
+            and run - begin < MAX_UNKNOWN_PLACE_WORDS
         ):
-            first -= 1
-            extended = True
-        run = end
+            begin -= 1
         while (
             run < len(terms)
             and run not in view.boundaries
-            and view.original(run)[:1].isupper()
-            and not terms[run].stop
-            and view.original(first)[:1].isupper()
+            and run not in starts
+            and capitalised(run)
+            and capitalised(first)
+            and run - begin < MAX_UNKNOWN_PLACE_WORDS
         ):
             run += 1
-        if (run > end or extended) and not any(s.first < run and s.end > first for s in view.dates):
-            return Span(view.text[terms[first].start : terms[run - 1].end], first, run)
+        longer = (begin, run) != (first, end)
+        if longer and not any(s.first < run and s.end > begin for s in view.dates):
+            return Span(view.text[terms[begin].start : terms[run - 1].end], begin, run)
         return Span(mention.place.value(view.text[mention.start : mention.end]), first, end)
 
     def _unknown_place(self, intent, slot, view: MessageView, free, lead_ins) -> Span | None:
@@ -343,9 +367,12 @@ class SlotFinder:
         if not lead_ins:
             return None
         after = self._after.get((intent.name, slot.name), set())
+        last_words = self._last_words[(intent.name, slot.name)]
         terms = view.terms
         best, best_strength = None, 0
         for k in range(1, len(terms)):
+            if _shape(terms[k - 1].word) not in last_words:
+                continue
             strength = self._after_lead_in(k, view, lead_ins)
             lone = terms[k - 1].word
             if strength == 1 and terms[k - 1].stop and (lead_ins[(lone,)] < 3 or lone in _COPULAS):

@@ -26,10 +26,19 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
-from engine.extract import MessageView, SlotFinder, Span, free_text, refused
-from engine.slots import find_all, parse_at
+from engine.extract import (
+    MAX_TEXT_WORDS,
+    MAX_UNKNOWN_PLACE_WORDS,
+    MessageView,
+    SlotFinder,
+    Span,
+    free_text,
+    refused,
+)
+from engine.slots import find_all
 from nlp import places
 from nlp.analysis import Analyzer, Term
 from rules import Intent, Pattern, RuleSet
@@ -56,7 +65,6 @@ REFUSED_FACTOR = 0.5
 EXPLAINED_POWER = 0.75
 KEYWORD_BASE = 0.6
 KEYWORD_SPAN = 0.3
-EXPLAINED_WEIGHTED = False
 # "my order", "our booking": a message about the user's own things is about what the bot
 # cannot see, unless an example says otherwise ("delete my data"), so these stop words
 # cost as much as content words when no example explains them.
@@ -89,6 +97,7 @@ class _Example:
     weights: dict[str, float]  # stem -> weight
     total: float
     marks: tuple[str, ...] = ()  # the slots whose values it marks
+    marked: frozenset[str] = frozenset()
     weak: bool = False  # nothing but stop words besides its marked values
 
 
@@ -100,7 +109,26 @@ def _example(
         weight = EXAMPLE_STOP_WEIGHT if term.stop else specificity.get(term.stem, 1.0)
         weights[term.stem] = max(weights.get(term.stem, 0), weight)
     weak = bool(marks) and all(t.stop for t in terms)
-    return _Example(weights, sum(weights.values()) + MARK_WEIGHT * len(marks), marks, weak)
+    total = sum(weights.values()) + MARK_WEIGHT * len(marks)
+    return _Example(weights, total, marks, frozenset(marks), weak)
+
+
+@lru_cache(maxsize=4096)
+def _weigh(
+    terms: tuple[Term, ...], covered: frozenset[int]
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Each stem of the message outside `covered`: how much it counts when an example uses
+    it (a corrected word less), and how much it costs when none does (a stop word little)."""
+    stems: dict[str, float] = {}
+    noise: dict[str, float] = {}
+    for k, term in enumerate(terms):
+        if k in covered:
+            continue
+        weight = CORRECTED_WEIGHT if term.corrected else 1.0
+        stems[term.stem] = max(stems.get(term.stem, 0), weight)
+        weight = STOP_WEIGHT if term.stop and term.word not in OWN_WORDS else 1.0
+        noise[term.stem] = max(noise.get(term.stem, 0), weight)
+    return stems, noise
 
 
 class Matcher:
@@ -112,6 +140,10 @@ class Matcher:
         self.intents = {i.name: i for i in rules.intents}
         self.finder = SlotFinder(rules, analyzer)
         self._examples: dict[str, list[_Example]] = defaultdict(list)
+        # Per intent, the examples that use each content stem, or mark a slot ("{city}"):
+        # only those can score well.
+        self._by_stem: dict[str, dict[str, list[int]]] = defaultdict(dict)
+        self._always: dict[str, list[int]] = defaultdict(list)
         self._keywords: dict[str, frozenset[str]] = {}
         self._index: dict[str, set[str]] = defaultdict(set)
         self._patterns: dict[str, list[tuple[Intent, Pattern, int, float]]] = defaultdict(list)
@@ -125,7 +157,14 @@ class Matcher:
             for stem, names in self._index.items()
         }
         for name, terms, marks in examples:
-            self._examples[name].append(_example(terms, marks, specificity))
+            example = _example(terms, marks, specificity)
+            number = len(self._examples[name])
+            self._examples[name].append(example)
+            content = {t.stem for t in terms if not t.stop}
+            if not content and not marks:  # looked at for every message that finds the intent
+                self._always[name].append(number)
+            for key in content | {f"{{{slot}}}" for slot in marks}:
+                self._by_stem[name].setdefault(key, []).append(number)
         limit = max(COMMON_STEM_MIN, COMMON_STEM_SHARE * len(rules.intents))
         self._common = {stem for stem, names in self._index.items() if len(names) > limit}
         if any(s.type == "place" for i in rules.intents for s in i.slots):
@@ -223,32 +262,33 @@ class Matcher:
         """Example and keyword evidence for one intent, combined as independent signals. The
         words of the intent's slot values found in the message count as explained."""
         covered = {k for span in spans.values() for k in range(span.first, span.end)}
-        stems: dict[str, float] = {}
-        noise: dict[str, float] = {}
-        for k, term in enumerate(terms):
-            if k in covered:
-                continue
-            weight = CORRECTED_WEIGHT if term.corrected else 1.0
-            stems[term.stem] = max(stems.get(term.stem, 0), weight)
-            weight = STOP_WEIGHT if term.stop and term.word not in OWN_WORDS else 1.0
-            noise[term.stem] = max(noise.get(term.stem, 0), weight)
+        stems, noise = _weigh(terms, frozenset(covered))
         noise_total = sum(noise.values())
         best_example = 0.0
-        for example in self._examples.get(name, ()):
-            common = example.weights.keys() & stems.keys()
-            marked = sum(1 for slot in example.marks if slot in spans)
+        examples = self._examples.get(name, [])
+        by_stem = self._by_stem.get(name, {})
+        numbers = set(self._always.get(name, ()))
+        for key in [*stems, *(f"{{{slot}}}" for slot in spans)]:
+            numbers.update(by_stem.get(key, ()))
+        for number in numbers:
+            example = examples[number]
+            weights = example.weights
+            common = weights.keys() & stems.keys()
+            marked = len(example.marked & spans.keys()) if example.marks else 0
             if not common and not marked:
                 continue
-            covered_weight = sum(example.weights[s] * stems[s] for s in common)
+            covered_weight = explained_noise = 0.0
+            for stem in common:
+                covered_weight += weights[stem] * stems[stem]
+                explained_noise += noise[stem]
             recall = (covered_weight + MARK_WEIGHT * marked) / example.total
-            explained = (
-                sum(noise[s] for s in common) if EXPLAINED_WEIGHTED else len(common)
-            ) + marked
-            unexplained = noise_total - sum(noise[s] for s in common)
+            explained = len(common) + marked
+            unexplained = noise_total - explained_noise
             score = recall * (explained / (explained + unexplained)) ** EXPLAINED_POWER
-            if example.weak:
-                score = min(score, WEAK_CONFIDENCE)
-            best_example = max(best_example, score)
+            if example.weak and score > WEAK_CONFIDENCE:
+                score = WEAK_CONFIDENCE
+            if score > best_example:
+                best_example = score
         keyword = 0.0
         hits = self._keywords.get(name, frozenset()) & stems.keys()
         if hits:
@@ -302,7 +342,10 @@ class Matcher:
         stop = view.value_end(i)
         ends = range(i + 1, stop + 1) if rest else [stop]
         slot = intent.slot(part.name)
+        longest = MAX_UNKNOWN_PLACE_WORDS if part.type == "place" else MAX_TEXT_WORDS
         for end in ends:
+            if end - i > longest:  # a value that long is a sentence, not a value
+                break
             found = self._match(intent, rest, terms, end, view)
             if found is not None:
                 value = free_text(terms[i:end], view.text)
@@ -323,7 +366,7 @@ class Matcher:
         if slot_type == "date":
             span = next((s for s in view.dates if s.first == i), None)
             return None if span is None else (span.value, span.end - span.first)
-        return parse_at(slot_type, terms, i, view.text, self.rules.entities)
+        return view.typed_at(slot_type).get(i)
 
     @staticmethod
     def _place_value(text: str) -> Any:

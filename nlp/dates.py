@@ -52,8 +52,14 @@ _KINDS = {
     "day_month": rf"(?:the\s+)?([0-9]{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}{_YEAR}",
     "day_of_month": r"(?:the\s+)?([0-9]{1,2})(?:st|nd|rd|th)",
     "weekday": rf"(?:(this\s+coming|this|next|coming)\s+)?{_WEEKDAY}(?:\s+{_PART})?",
-    "in_days": rf"in\s+{_COUNT}\s+(days?|weeks?)",
-    "days_from_now": rf"{_COUNT}\s+(days?|weeks?)\s+from\s+(?:now|today)",
+    "in_days": rf"in\s+{_COUNT}\s+(days?|weeks?|months?|years?)",
+    "days_from_now": rf"{_COUNT}\s+(days?|weeks?|months?|years?)\s+from\s+(?:now|today)",
+    # Later today: the daily forecast answers for the day.
+    "in_hours": rf"(?:in\s+{_COUNT}\s+(?:hours?|hrs?|minutes?|mins?)"
+    rf"|{_COUNT}\s+(?:hours?|hrs?|minutes?|mins?)\s+from\s+now)",
+    "clock": r"(?:at\s+)?(?:([0-9]{1,2})(?::[0-9]{2}){0,2}\s*([ap]\.?m\.?)|([0-9]{1,2})\s*o'?clock"
+    r"|[0-9]{1,2}:[0-9]{2}|(noon|midday|midnight))",
+    "period": r"(this|next)\s+(month|year|summer|spring|autumn|fall|winter)",
     "iso": r"[0-9]{4}-[0-9]{2}-[0-9]{2}",
 }
 _ANY = re.compile(
@@ -65,6 +71,7 @@ _ANY = re.compile(
 # pattern, case-insensitive, costs ~11 µs: most messages have no date.
 _HINT = re.compile(
     r"\d|day|tom|ton|tm|2m|2n|wee|wk|morn|aft|even|nig|nite|mon|tue|wed|thu|fri|sat|sun"
+    r"|noon|midnight|hour|hr|min|year|summer|spring|autumn|fall|winter"
 )
 # Short weekday names that are also words ("sun", "sat"): a date only after "on" or "for".
 _AMBIGUOUS = frozenset({"mon", "wed", "sat", "sun"})
@@ -225,10 +232,56 @@ def _week(match: re.Match[str], today: date) -> Days:
     return today, today + timedelta(days=6 - today.weekday())
 
 
+_UNIT_DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
+
+
 def _days_ahead(match: re.Match[str], today: date) -> Days:
     count, unit = match[1].casefold(), match[2].casefold()
     days = int(count) if count.isdigit() else _NUMBERS[count]
-    return _single(today + timedelta(days=days * (7 if unit.startswith("week") else 1)))
+    return _single(today + timedelta(days=days * _UNIT_DAYS[unit[0]]))
+
+
+def _clock(match: re.Match[str], today: date) -> Days:
+    """A time of day is today, with its part of the day: the daily forecast answers for it."""
+    hour_ampm, ampm, hour_oclock, word = match.groups()
+    if word:
+        return _single(today, "night" if word.casefold() == "midnight" else "afternoon")
+    hour = int(hour_ampm or hour_oclock or match[0].split(":")[0].split()[-1])
+    if ampm and ampm[0].casefold() == "p" and hour < 12:
+        hour += 12
+    part = (
+        "night" if hour < 5 or hour >= 21
+        else "morning" if hour < 12
+        else "afternoon" if hour < 17
+        else "evening"
+    )  # fmt: skip
+    return _single(today, part)
+
+
+def _period(match: re.Match[str], today: date) -> Days:
+    """This month or year: from today to its end; next month or year: all of it. A season
+    is the northern one (March to May is spring), from today if it has begun."""
+    which, unit = match[1].casefold(), match[2].casefold()
+    if unit == "month":
+        start = (
+            today if which == "this" else (today.replace(day=28) + timedelta(days=4)).replace(day=1)
+        )
+        return start, start.replace(day=calendar.monthrange(start.year, start.month)[1])
+    if unit == "year":
+        year = today.year + (which == "next")
+        return max(today, date(year, 1, 1)), date(year, 12, 31)
+    first_month = {"spring": 3, "summer": 6, "autumn": 9, "fall": 9, "winter": 12}[unit]
+    year = today.year - (first_month == 12 and today.month <= 2)  # January is last winter's
+    if which == "next" or _season_end(year, first_month) < today:
+        year += 1
+    return max(date(year, first_month, 1), today), _season_end(year, first_month)
+
+
+def _season_end(year: int, first_month: int) -> date:
+    """The last day of the three months from `first_month` of `year` (winter ends in the
+    next year's February)."""
+    month = first_month + 3
+    return date(year + (month > 12), (month - 1) % 12 + 1, 1) - timedelta(days=1)
 
 
 def _day_of_month(match: re.Match[str], today: date) -> Days | None:
@@ -311,5 +364,8 @@ _RESOLVERS: dict[str, Callable[[re.Match[str], date], Days | None]] = {
     "weekday": _weekday,
     "in_days": _days_ahead,
     "days_from_now": _days_ahead,
+    "in_hours": lambda m, today: _single(today),
+    "clock": _clock,
+    "period": _period,
     "iso": lambda m, today: None if (day := _iso(m[0])) is None else _single(day),
 }

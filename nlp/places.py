@@ -31,10 +31,12 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 import zlib
 from array import array
@@ -54,6 +56,7 @@ from nlp.analysis import STOPWORDS_FILE, load_stopwords, within_one_edit
 from nlp.nltk_parts import edit_distance
 from nlp.text import MAX_TEXT, Token, fold, squeeze, tokens
 
+log = logging.getLogger("bot.places")
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CACHE_DIR = ROOT / "instance"  # where the bot's default SQLite store lives too
 INDEX_NAME = "places.idx"
@@ -380,7 +383,7 @@ def _read(path: Path, key: str) -> _Index | None:
             if source.read(1) or crc != header["crc"]:
                 return None
             return _Index(header["meta"], parts)
-    except FileNotFoundError:
+    except OSError:  # missing, or a path that cannot hold it: built (or refused) next
         return None
     except (EOFError, ValueError, KeyError, TypeError, IndexError):
         return None  # cut short, or not an index at all
@@ -928,7 +931,15 @@ def gazetteer(cache_dir: str | os.PathLike | None = None) -> Gazetteer:
     `instance/` folder; pass Flask's `app.instance_path`). Later calls return the same one."""
     with _shared_lock:
         if not _shared:
-            _shared.append(load(cache_dir))
+            try:
+                _shared.append(load(cache_dir))
+            except PlacesError as error:
+                if cache_dir is not None:
+                    raise
+                # A deploy whose project folder is read-only still gets its places.
+                fallback = Path(tempfile.gettempdir()) / "whatsapp-bot"
+                log.warning("%s; using %s instead", error, fallback)
+                _shared.append(load(fallback))
         return _shared[0]
 
 

@@ -276,3 +276,40 @@ def test_whatever_is_found_resolves_and_sits_where_it_says(words):
     for mention in find_dates(text):
         assert text[mention.start : mention.end] == mention.text
         assert resolve(mention.text, NOW) is not None
+
+
+@pytest.mark.parametrize(
+    ("phrase", "expected"),
+    [
+        ("at 6 AM", ("2026-12-01", "2026-12-01", "morning")),
+        ("at 10:30 pm", ("2026-12-01", "2026-12-01", "night")),
+        ("3pm", ("2026-12-01", "2026-12-01", "afternoon")),
+        ("at 7 o'clock", ("2026-12-01", "2026-12-01", "morning")),
+        ("at noon", ("2026-12-01", "2026-12-01", "afternoon")),
+        ("midnight", ("2026-12-01", "2026-12-01", "night")),
+        ("in 3 hours", ("2026-12-01", "2026-12-01", "")),
+        ("twenty minutes from now", ("2026-12-01", "2026-12-01", "")),
+        ("in 2 months", ("2027-01-30", "2027-01-30", "")),
+        ("in a year", ("2027-12-01", "2027-12-01", "")),
+        ("this month", ("2026-12-01", "2026-12-31", "")),
+        ("next month", ("2027-01-01", "2027-01-31", "")),
+        ("next year", ("2027-01-01", "2027-12-31", "")),
+        ("this winter", ("2026-12-01", "2027-02-28", "")),
+        ("next summer", ("2027-06-01", "2027-08-31", "")),
+        ("this spring", ("2027-03-01", "2027-05-31", "")),
+    ],
+)
+def test_times_of_day_durations_and_seasons(phrase, expected):
+    # A time of day is today with its part; months, years and seasons are ranges that the
+    # weather skill answers for as far as it can see, or says it cannot.
+    assert days(phrase) == expected
+
+
+def test_winter_said_in_january_is_the_winter_under_way():
+    january = datetime(2027, 1, 10, 9, 0, tzinfo=LISBON)
+    assert days("this winter", january) == ("2027-01-10", "2027-02-28", "")
+
+
+def test_a_time_is_found_with_its_at_and_i_am_is_no_time():
+    assert [m.text for m in find_dates("will it rain at 6 AM in Oslo")] == ["at 6 AM"]
+    assert find_dates("i am here and it is cold") == []

@@ -424,3 +424,24 @@ def test_a_quick_turn_stops_before_an_action_that_may_wait(engine):
     )
     # The same slow turn without `quick` runs its action (offline here).
     assert engine.respond(ConversationState(), msg("tell me a joke")).understanding.intent == "joke"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "weather " * 700,
+        "is it raining in " + "Lisbon " * 700,
+        "🌧☔🌦" * 30,
+        "4 8 15 16 23 42 " * 10,
+        "погода в Москве завтра",
+        "東京の天気は？",
+        "weather in Москва",
+    ],
+)
+def test_odd_messages_get_a_sensible_answer(engine, body):
+    turn = engine.respond(ConversationState(), msg(body))
+    said = text(turn)
+    assert said
+    assert len(said) < 400
+    assert "weather in weather" not in said.lower()
+    assert "in lisbon lisbon" not in said.lower()

@@ -19,7 +19,7 @@ HELD_OUT = [ROOT / "tests/data/heldout.jsonl", ROOT / "tests/data/heldout-oos.js
 # The level the demo rules reached on the held-out set (see the README's figures). A guard
 # against regressions, not a target: the set was written before any tuning and is never
 # edited to make a figure better.
-# Reached: 93.7%, 92.0%, 99.5%, 95.8% and 92.7%.
+# Reached: 93.7%, 92.0%, 99.2%, 95.8% and 92.5%.
 FLOORS = {
     "accuracy": 0.92,
     "out-of-scope": 0.90,

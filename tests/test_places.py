@@ -541,3 +541,20 @@ def test_workers_starting_together_build_once(builder, tmp_path):
 def test_the_command_line_says_how_to_use_it(capsys):
     assert places.main(["nonsense"]) == 2
     assert "usage: python -m nlp.places build PATH" in capsys.readouterr().err
+
+
+def test_a_read_only_project_folder_puts_the_index_in_the_temp_folder(
+    index_dir, tmp_path, monkeypatch, caplog
+):
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder")
+    temp = tmp_path / "tmp"
+    (temp / "whatsapp-bot").mkdir(parents=True)
+    shutil.copy(index_dir / places.INDEX_NAME, temp / "whatsapp-bot" / places.INDEX_NAME)
+    monkeypatch.setattr(places, "DEFAULT_CACHE_DIR", blocked / "instance")
+    monkeypatch.setattr(places.tempfile, "tempdir", str(temp))
+    monkeypatch.setattr(places, "_shared", [])
+    gazetteer = places.gazetteer()
+    assert gazetteer.lookup("Lisbon").country_code == "PT"
+    assert "cannot write the place index" in caplog.text
+    assert str(temp / "whatsapp-bot") in caplog.text
