@@ -104,23 +104,21 @@ def test(path: str, transcripts: list[str]) -> int:
     return 1 if failed or not passed else 0
 
 
-def evaluate(path: str, files: list[str], fmt: str, misses: bool, minimums) -> int:
-    from engine import ConversationState, Engine, Message
+def evaluate(
+    path: str, files: list[str], fmt: str, misses: bool, only_unseen: bool, minimums
+) -> int:
+    from engine import Engine
     from rules import evaluate as measure
 
-    engine = Engine(load_rules(path))
-    threshold = engine.settings.threshold
-
-    def predict(case: measure.Case) -> measure.Prediction:
-        state = ConversationState(last_intent=case.after)
-        message = Message("evaluate", "evaluate", body=case.text)
-        found = engine.understand(message, state)
-        if found.intent is None or found.confidence < threshold:
-            return measure.Prediction(measure.FALLBACK, found.confidence, {})
-        return measure.Prediction(found.intent, found.confidence, dict(found.slots), found.choices)
-
+    rules = load_rules(path)
     cases = [case for name in files for case in measure.load_cases(name, fmt)]
-    report = measure.run(cases, predict)
+    if only_unseen:
+        kept = measure.unseen(cases, rules)
+        print(
+            f"left out {len(cases) - len(kept)} cases that are examples of the rules, word for word"
+        )
+        cases = kept
+    report = measure.run(cases, measure.predictor(Engine(rules)))
     print(measure.format_report(report, misses=misses))
     failed = measure.failed_thresholds(report, minimums)
     for line in failed:
@@ -146,6 +144,9 @@ def main(argv: list[str] | None = None) -> int:
         "--format", choices=("labelled", "snips"), default="labelled", help="input format"
     )
     evaluate_parser.add_argument("--misses", action="store_true", help="list every miss")
+    evaluate_parser.add_argument(
+        "--unseen", action="store_true", help="leave out cases that are examples of the rules"
+    )
     for name in ("accuracy", "out-of-scope", "slot-precision", "slot-recall", "frames"):
         evaluate_parser.add_argument(
             f"--min-{name}",
@@ -164,7 +165,14 @@ def main(argv: list[str] | None = None) -> int:
                 (name, getattr(args, "min_" + name.replace("-", "_")))
                 for name in ("accuracy", "out-of-scope", "slot-precision", "slot-recall", "frames")
             ]
-            return evaluate(_rules_path(args.rules), args.files, args.format, args.misses, minimums)
+            return evaluate(
+                _rules_path(args.rules),
+                args.files,
+                args.format,
+                args.misses,
+                args.unseen,
+                minimums,
+            )
         return test(_rules_path(args.rules), args.transcripts)
     except RuleError as error:
         print(error, file=sys.stderr)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import ConversationState, Engine, Message
+from engine import Engine
 from rules import evaluate as measure
 from rules import load_rules
 
@@ -19,7 +19,8 @@ HELD_OUT = [ROOT / "tests/data/heldout.jsonl", ROOT / "tests/data/heldout-oos.js
 # The level the demo rules reached on the held-out set (see the README's figures). A guard
 # against regressions, not a target: the set was written before any tuning and is never
 # edited to make a figure better.
-# Reached: 93.7%, 92.0%, 99.2%, 95.8% and 92.5%.
+# Reached: 93.7%, 92.0%, 97.6%, 95.8% and 92.7% (92.6%, 92.6%, 97.8%, 95.8% and 91.3% on
+# the messages that are not rule examples word for word).
 FLOORS = {
     "accuracy": 0.92,
     "out-of-scope": 0.90,
@@ -31,19 +32,8 @@ FLOORS = {
 
 @pytest.fixture(scope="module")
 def report() -> measure.Report:
-    engine = Engine(load_rules())
-    threshold = engine.settings.threshold
-
-    def predict(case: measure.Case) -> measure.Prediction:
-        found = engine.understand(
-            Message("eval", "eval", body=case.text), ConversationState(last_intent=case.after)
-        )
-        if found.intent is None or found.confidence < threshold:
-            return measure.Prediction(measure.FALLBACK, found.confidence, {})
-        return measure.Prediction(found.intent, found.confidence, dict(found.slots), found.choices)
-
     cases = [case for path in HELD_OUT for case in measure.load_cases(path)]
-    return measure.run(cases, predict)
+    return measure.run(cases, measure.predictor(Engine(load_rules())))
 
 
 def test_the_held_out_set_is_large_enough_and_covers_every_demo_intent():
@@ -58,12 +48,24 @@ def test_held_out_figures_stay_at_the_level_reached(report):
     assert measure.failed_thresholds(report, list(FLOORS.items())) == []
 
 
+def test_held_out_figures_hold_beyond_the_rules_own_examples():
+    rules = load_rules()
+    cases = [case for path in HELD_OUT for case in measure.load_cases(path)]
+    unseen = measure.unseen(cases, rules)
+    assert 0 < len(unseen) < len(cases)
+    report = measure.run(unseen, measure.predictor(Engine(rules)))
+    assert measure.failed_thresholds(report, list(FLOORS.items())) == []
+
+
 def test_slot_values_compare_as_people_wrote_them():
     porto = {"name": "Porto", "country": "Portugal", "text": "porto"}
     assert measure.slot_matches("Porto", porto)
     assert measure.slot_matches("PORTO", porto)
     assert measure.slot_matches(["Portland", "Maine"], {"name": "Portland", "text": "Portland ME"})
-    assert measure.slot_matches("Portland, Maine", {"name": "Portland", "text": "Portland"})
+    maine = {"name": "Portland", "admin": "Maine", "country_code": "US", "text": "Portland"}
+    oregon = {"name": "Portland", "admin": "Oregon", "country_code": "US", "text": "Portland"}
+    assert measure.slot_matches("Portland, Maine", maine)
+    assert not measure.slot_matches("Portland, Maine", oregon)  # which Portland matters
     assert not measure.slot_matches("Lisbon", porto)
     assert measure.slot_matches("Friday", {"text": "on Friday"})
     assert measure.slot_matches(1500, 1500.0)
@@ -92,7 +94,8 @@ def test_scoring_counts_intents_slots_and_confidence():
     assert report.frames_right == 1
     assert (report.confident, report.confident_right) == (3, 2)
     assert report.slot_figures("city") == (0.5, 0.5)
-    assert report.slot_figures("date") == (0.0, 1.0)
+    assert report.slot_figures("date") == (0.0, None)  # found where none was: n/a recall
+    assert report.slot_figures("topic") == (0.0, None)  # the wrong intent's value counts
     assert report.confused == {("fallback", "wiki"): 1, ("greet", "fallback"): 1}
     assert [case.text for case, _ in report.misses] == [
         "weather in Rome",
