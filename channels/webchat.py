@@ -28,6 +28,7 @@ from simple_websocket import ConnectionClosed
 
 import metrics
 from engine import Message
+from engine.core import slot_text
 from pipeline import Handled
 
 log = logging.getLogger("bot.webchat")
@@ -113,7 +114,9 @@ def understood(handled: Handled) -> dict[str, Any] | None:
     if handled.turn is None:
         return None
     understanding = handled.turn.understanding
-    slots = {k: v if isinstance(v, int | float) else str(v) for k, v in understanding.slots.items()}
+    slots = {
+        k: v if isinstance(v, int | float) else slot_text(v) for k, v in understanding.slots.items()
+    }
     return {
         "intent": understanding.intent,
         "confidence": round(understanding.confidence, 2),

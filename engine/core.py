@@ -317,9 +317,9 @@ class Engine:
             )
         memory = {
             **state.variables,
-            **{n: _as_text(slots[n]) for n in intent.remember if n in slots},
+            **{n: slot_text(slots[n]) for n in intent.remember if n in slots},
         }
-        variables = {**{k: _as_text(v) for k, v in slots.items()}, **outcome.variables}
+        variables = {**{k: slot_text(v) for k, v in slots.items()}, **outcome.variables}
         next_state = state.next_turn(intent.name, variables=memory)
         responses = intent.responses
         if not responses and not intent.otherwise and not outcome.media:
@@ -383,14 +383,21 @@ class Engine:
         return "\n".join(lines)
 
 
-def render(template: str, variables: Mapping[str, str]) -> str:
-    """Fill `{name}` placeholders; `{{` and `}}` stand for literal braces."""
-    filled = TEMPLATE_VARIABLE.sub(lambda m: variables.get(m[1], m[0]), template)
+def render(template: str, variables: Mapping[str, Any]) -> str:
+    """Fill `{name}` placeholders (a slot's value as `slot_text` says it); `{{` and `}}`
+    stand for literal braces."""
+    filled = TEMPLATE_VARIABLE.sub(
+        lambda m: slot_text(variables[m[1]]) if m[1] in variables else m[0], template
+    )
     return filled.replace("{{", "{").replace("}}", "}")
 
 
-def _as_text(value: Any) -> str:
-    if isinstance(value, dict):  # a place by its name, a date by what the user wrote
+def slot_text(value: Any) -> str:
+    """A slot's value as a reply says it: a place by its name, a date as the user wrote
+    it, an amount with at most two decimals."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
         return str(value.get("name") or value.get("text") or "")
     if isinstance(value, float):
         return f"{value:,.2f}".rstrip("0").rstrip(".")

@@ -24,7 +24,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.slots import find_all
 from nlp import dates, places
@@ -47,6 +47,10 @@ MAX_TEXT_WORDS = 8  # a free-text value longer than this is a sentence, not a va
 MAX_UNKNOWN_PLACE_WORDS = 5
 
 
+# A text slot whose lead-in is followed by a value it refuses ("call me [when you can]").
+REFUSED = "refused"
+
+
 @dataclass(frozen=True)
 class Span:
     """A slot value and the terms it covers, `first` to `end` (exclusive)."""
@@ -54,6 +58,14 @@ class Span:
     value: Any
     first: int
     end: int
+
+
+class Found(NamedTuple):
+    """The slot values a message holds for one intent, and the slots that refuse the value
+    standing where theirs would go."""
+
+    spans: dict[str, Span]
+    refused: frozenset[str] = frozenset()
 
 
 def _term_range(terms: Sequence[Term], start: int, end: int) -> tuple[int, int]:
@@ -71,8 +83,12 @@ class MessageView:
         self.terms = terms
         self._entities = rules.entities
         self._typed: dict[str, Any] = {}
-        # (intent, slot) pairs whose lead-in is followed by a value the slot refuses
-        self.refused: set[tuple[str, str]] = set()
+
+    @cached_property
+    def cased(self) -> bool:
+        """Whether capitals mean something here: some word is in lower case (in a message
+        in capitals or Title Case, "Rain" is not a name)."""
+        return any(ch.isalpha() and ch.islower() for ch in (self.text[t.start] for t in self.terms))
 
     @cached_property
     def boundaries(self) -> frozenset[int]:
@@ -146,9 +162,14 @@ def _shape(word: str) -> str:
 
 def refused(slot: Slot, value: str, stopwords: frozenset[str] = frozenset()) -> bool:
     """Whether a text value holds a word the slot refuses (a topic about "my" parcel), or
-    starts with a stop word, as no name or topic does ("on tv tonight", "not sure")."""
+    starts with a stop word, as no name or topic does ("on tv tonight", "not sure"), unless
+    that word is written as a name is ("Will", "Can")."""
     words = fold(value).replace("'", " ").replace("’", " ").split()
-    if not words or words[0] in stopwords:
+    if not words:
+        return True
+    first = value.split()[0]
+    named = first[:1].isupper() and not first.isupper()
+    if words[0] in stopwords and not named:
         return True
     return bool(slot.refuse) and any(word in slot.refuse for word in words)
 
@@ -203,11 +224,13 @@ class SlotFinder:
 
     # -- finding ------------------------------------------------------------------------------
 
-    def find(self, intent: Intent, view: MessageView) -> dict[str, Span]:
-        """Every slot of `intent` whose value the message holds, each at most once. Typed
-        values go first to the slot whose lead-in precedes them ("how many [euros](to) for
-        250 francs"), then in the order they appear."""
+    def find(self, intent: Intent, view: MessageView) -> Found:
+        """Every slot of `intent` whose value the message holds, each at most once, and the
+        slots where a value stands that they refuse. Typed values go first to the slot whose
+        lead-in precedes them ("how many [euros](to) for 250 francs"), then in the order
+        they appear."""
         found: dict[str, Span] = {}
+        refusing: set[str] = set()
         used: set[int] = set()
         typed = [s for s in intent.slots if s.type not in ("text", "place", "date")]
         for slot in typed:
@@ -220,10 +243,12 @@ class SlotFinder:
             if slot.name in found:
                 continue
             span = self._one(intent, slot, view, used)
-            if span is not None:
+            if span is REFUSED:
+                refusing.add(slot.name)
+            elif span is not None:
                 found[slot.name] = span
                 used.update(range(span.first, span.end))
-        return found
+        return Found(found, frozenset(refusing))
 
     def _led_typed(self, intent: Intent, slot: Slot, view: MessageView, used) -> Span | None:
         lead_ins = self._lead_ins(intent, slot)
@@ -236,7 +261,9 @@ class SlotFinder:
                     return Span(value, first, end)
         return None
 
-    def _one(self, intent: Intent, slot: Slot, view: MessageView, used: set[int]) -> Span | None:
+    def _one(
+        self, intent: Intent, slot: Slot, view: MessageView, used: set[int]
+    ) -> Span | str | None:
         def free(first: int, end: int) -> bool:
             return not used.intersection(range(first, end))
 
@@ -269,7 +296,11 @@ class SlotFinder:
             if not free(first, end):
                 continue
             led = self._after_lead_in(first, view, lead_ins) > 0
-            capital = view.original(first)[:1].isupper() and (first > 0 or not mention.common)
+            capital = (
+                view.cased
+                and view.original(first)[:1].isupper()
+                and (first > 0 or not mention.common)
+            )
             # A name made of words the rules use ("rain", "can") is no place without help.
             common = mention.common or all(self._known(view, t) for t in view.terms[first:end])
             if common and not (
@@ -283,8 +314,7 @@ class SlotFinder:
             return best
         return self._unknown_place(intent, slot, view, free, lead_ins)
 
-    @staticmethod
-    def _place_span(mention: places.Mention, first: int, end: int, view: MessageView) -> Span:
+    def _place_span(self, mention: places.Mention, first: int, end: int, view: MessageView) -> Span:
         """The place found, or, when capitalised words stand right before or after its name
         ("Holly River State Park", "South Superior"), all of them as text: a place the
         gazetteer does not know whose name holds one it does. Five words at most."""
@@ -293,7 +323,12 @@ class SlotFinder:
         starts = {k for other, k, _ in view.places if other.place == mention.place}
 
         def capitalised(k: int) -> bool:
-            return view.original(k)[:1].isupper() and not terms[k].stop
+            return (
+                view.cased
+                and view.original(k)[:1].isupper()
+                and not terms[k].stop
+                and not self._known(view, terms[k])  # "Porto Weather" is Porto
+            )
 
         begin, run = first, end
         while (
@@ -346,12 +381,26 @@ class SlotFinder:
                     return Span(value, k, k + len(words))
         return None
 
+    def answer_place(self, view: MessageView) -> Any:
+        """A place from a reply to "Which city?": one the gazetteer knows (an everyday word
+        only when it is the whole reply, or written with a capital), else the reply's own
+        words if they could name a place ("can you guess", "tomorrow", "idk" cannot)."""
+        whole = free_text(view.terms, view.text)
+        for mention, _, _ in view.places:
+            written = view.text[mention.start : mention.end]
+            capital = view.cased and written[:1].isupper()
+            if not mention.common or capital or fold(written) == fold(whole):
+                return mention.place.value(written)
+        if view.dates or not self.plausible_place(view.terms, view):
+            return None
+        return whole or None
+
     def plausible_place(self, terms: Sequence[Term], view: MessageView) -> bool:
         """Whether words taken as a place by position could name one the gazetteer does not
         know: some word that is no stop word and no word the rules use ("here", "weather",
         "07" are not places)."""
         content = [t for t in terms if not t.stop]
-        capitalised = any(view.text[t.start : t.end][:1].isupper() for t in content)
+        capitalised = view.cased and any(view.text[t.start].isupper() for t in content)
         return (
             bool(content)
             and (capitalised or len(content) > 1)  # "in the morning" is no place
@@ -362,14 +411,16 @@ class SlotFinder:
         raw = fold(view.text[term.start : term.end])
         return self.analyzer.knows(raw) or (term.corrected and self.analyzer.knows(term.word))
 
-    def _text(self, intent: Intent, slot: Slot, view: MessageView, free) -> Span | None:
+    def _text(self, intent: Intent, slot: Slot, view: MessageView, free) -> Span | str | None:
+        """The value after the strongest lead-in; `REFUSED` when the only values found
+        there are ones the slot refuses."""
         lead_ins = self._lead_ins(intent, slot)
         if not lead_ins:
             return None
         after = self._after.get((intent.name, slot.name), set())
         last_words = self._last_words[(intent.name, slot.name)]
         terms = view.terms
-        best, best_strength = None, 0
+        best, best_strength, refusal = None, 0, False
         for k in range(1, len(terms)):
             if _shape(terms[k - 1].word) not in last_words:
                 continue
@@ -388,10 +439,10 @@ class SlotFinder:
             ):
                 end += 1
             value = free_text(terms[k:end], view.text)
-            stopwords = self.analyzer.stopwords
-            if value and refused(slot, value, stopwords):
-                view.refused.add((intent.name, slot.name))
-            if not value or end - k > MAX_TEXT_WORDS or refused(slot, value, stopwords):
+            if value and refused(slot, value, self.analyzer.stopwords):
+                refusal = True
+                continue
+            if not value or end - k > MAX_TEXT_WORDS:
                 continue
             best, best_strength = Span(value, k, end), strength
-        return best
+        return REFUSED if best is None and refusal else best

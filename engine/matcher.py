@@ -26,12 +26,12 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.extract import (
     MAX_TEXT_WORDS,
     MAX_UNKNOWN_PLACE_WORDS,
+    Found,
     MessageView,
     SlotFinder,
     Span,
@@ -92,8 +92,7 @@ class Understanding:
 NOTHING = Understanding(intent=None, confidence=0.0)
 
 
-@dataclass(frozen=True)
-class _Example:
+class _Example(NamedTuple):  # a NamedTuple: thousands are built at load, and cheaply
     weights: dict[str, float]  # stem -> weight
     total: float
     marks: tuple[str, ...] = ()  # the slots whose values it marks
@@ -107,16 +106,16 @@ def _example(
     weights: dict[str, float] = {}
     for term in terms:
         weight = EXAMPLE_STOP_WEIGHT if term.stop else specificity.get(term.stem, 1.0)
-        weights[term.stem] = max(weights.get(term.stem, 0), weight)
-    weak = bool(marks) and all(t.stop for t in terms)
-    total = sum(weights.values()) + MARK_WEIGHT * len(marks)
-    return _Example(weights, total, marks, frozenset(marks), weak)
+        if weight > weights.get(term.stem, 0):
+            weights[term.stem] = weight
+    total = sum(weights.values())
+    if not marks:
+        return _Example(weights, total)
+    weak = all(t.stop for t in terms)
+    return _Example(weights, total + MARK_WEIGHT * len(marks), marks, frozenset(marks), weak)
 
 
-@lru_cache(maxsize=4096)
-def _weigh(
-    terms: tuple[Term, ...], covered: frozenset[int]
-) -> tuple[dict[str, float], dict[str, float]]:
+def _weigh(terms: Sequence[Term], covered: set[int]) -> tuple[dict[str, float], dict[str, float]]:
     """Each stem of the message outside `covered`: how much it counts when an example uses
     it (a corrected word less), and how much it costs when none does (a stop word little)."""
     stems: dict[str, float] = {}
@@ -222,11 +221,10 @@ class Matcher:
         spans: dict[str, dict[str, Span]] = {}
         for name in candidates:
             intent = self.intents[name]
-            spans[name] = self.finder.find(intent, view) if intent.slots else {}
-            evidence = self._evidence(name, terms, spans[name])
-            if any(
-                (name, s.name) in view.refused and s.name not in spans[name] for s in intent.slots
-            ):
+            found = self.finder.find(intent, view) if intent.slots else Found({})
+            spans[name] = found.spans
+            evidence = self._evidence(name, terms, found.spans)
+            if found.refused:
                 evidence *= REFUSED_FACTOR  # "call me [when you can]": no name where one goes
             scores[name] = max(scores.get(name, 0), evidence)
         ranked = sorted(
@@ -242,7 +240,7 @@ class Matcher:
         confidence, _, best = ranked[0]
         intent = self.intents[best]
         if best not in spans:
-            spans[best] = self.finder.find(intent, view) if intent.slots else {}
+            spans[best] = self.finder.find(intent, view).spans if intent.slots else {}
         # A pattern's values where it has them, but a place or date its parser found wins.
         found = dict(slots.get(best, {}))
         for name, span in spans[best].items():
@@ -262,7 +260,7 @@ class Matcher:
         """Example and keyword evidence for one intent, combined as independent signals. The
         words of the intent's slot values found in the message count as explained."""
         covered = {k for span in spans.values() for k in range(span.first, span.end)}
-        stems, noise = _weigh(terms, frozenset(covered))
+        stems, noise = _weigh(terms, covered)
         noise_total = sum(noise.values())
         best_example = 0.0
         examples = self._examples.get(name, [])
@@ -377,21 +375,17 @@ class Matcher:
     def slots_for(self, intent: Intent, text: str) -> dict[str, Any]:
         """The values of `intent`'s slots that `text` holds."""
         view = MessageView(text, self.analyzer.analyze(text), self.rules)
-        return {name: span.value for name, span in self.finder.find(intent, view).items()}
+        return {name: span.value for name, span in self.finder.find(intent, view).spans.items()}
 
     def fill(self, slot_type: str, text: str) -> Any:
         """A value for a slot the bot asked for, from a whole reply, or None."""
         terms = self.analyzer.analyze(text)
         if slot_type == "text":
             return free_text(terms, text) or None
+        view = MessageView(text, terms, self.rules)
         if slot_type == "place":
-            mentions = places.gazetteer().find(text)
-            if mentions:
-                first = mentions[0]
-                return first.place.value(text[first.start : first.end])
-            return free_text(terms, text) or None
+            return self.finder.answer_place(view)
         if slot_type == "date":
-            view = MessageView(text, terms, self.rules)
             return view.dates[0].value if view.dates else None
         found = find_all(slot_type, terms, text, self.rules.entities)
         return found[0][0] if found else None

@@ -159,6 +159,8 @@ def _plausible(match: re.Match[str], text: str) -> bool:
         return False
     if kind == "iso":
         return _iso(phrase) is not None
+    if kind == "clock":
+        return _real_time(phrase)
     if kind in ("day_of_month", "month_day", "day_month"):
         groups = _pattern(kind).fullmatch(phrase).groups()
         if kind == "day_of_month":
@@ -167,6 +169,20 @@ def _plausible(match: re.Match[str], text: str) -> bool:
         year = int(groups[2]) if groups[2] else 2028  # a leap year: "February 29" is a day
         return 1 <= int(day) <= calendar.monthrange(year, _MONTHS[month[:3]])[1]
     return True
+
+
+_CLOCK_NUMBERS = re.compile(r"([0-9]{1,2})(?::([0-9]{2}))?(?::([0-9]{2}))?\s*([ap])?")
+
+
+def _real_time(phrase: str) -> bool:
+    """Whether a clock time is one: "13pm", "99:99" and "0 am" are not."""
+    found = _CLOCK_NUMBERS.search(phrase)
+    if found is None:
+        return True  # noon, midday, midnight
+    hour, minute, second, ampm = found.groups()
+    if any(int(part) > 59 for part in (minute, second) if part):
+        return False
+    return 1 <= int(hour) <= 12 if ampm else int(hour) <= 23
 
 
 def resolve(phrase: str, now: datetime) -> DateRange | None:
@@ -247,8 +263,8 @@ def _clock(match: re.Match[str], today: date) -> Days:
     if word:
         return _single(today, "night" if word.casefold() == "midnight" else "afternoon")
     hour = int(hour_ampm or hour_oclock or match[0].split(":")[0].split()[-1])
-    if ampm and ampm[0].casefold() == "p" and hour < 12:
-        hour += 12
+    if ampm:  # 12 am is midnight, 12 pm noon
+        hour = hour % 12 + (12 if ampm[0].casefold() == "p" else 0)
     part = (
         "night" if hour < 5 or hour >= 21
         else "morning" if hour < 12

@@ -34,6 +34,7 @@ import json
 import logging
 import os
 import re
+import stat
 import subprocess
 import sys
 import tempfile
@@ -922,6 +923,19 @@ def load(
     return Gazetteer(open_index(folder.resolve() / INDEX_NAME, build=build))
 
 
+def private_folder(folder: Path) -> Path:
+    """`folder`, made if need be, only if it belongs to this user and no one else may write
+    to it (an index planted there by another user would be read as ours)."""
+    try:
+        folder.mkdir(mode=0o700, exist_ok=True)
+        status = folder.lstat()
+    except OSError as error:
+        raise PlacesError(f"cannot use {folder} for the place index: {error}") from error
+    if not stat.S_ISDIR(status.st_mode) or status.st_uid != os.getuid() or status.st_mode & 0o022:
+        raise PlacesError(f"{folder} is not a folder of this user's that only it can write to")
+    return folder
+
+
 _shared: list[Gazetteer] = []
 _shared_lock = threading.Lock()
 
@@ -936,8 +950,11 @@ def gazetteer(cache_dir: str | os.PathLike | None = None) -> Gazetteer:
             except PlacesError as error:
                 if cache_dir is not None:
                     raise
-                # A deploy whose project folder is read-only still gets its places.
-                fallback = Path(tempfile.gettempdir()) / "whatsapp-bot"
+                # A deploy whose project folder is read-only still gets its places, from a
+                # folder of this user's that no one else can write to.
+                fallback = private_folder(
+                    Path(tempfile.gettempdir()) / f"whatsapp-bot-{os.getuid()}"
+                )
                 log.warning("%s; using %s instead", error, fallback)
                 _shared.append(load(fallback))
         return _shared[0]

@@ -445,3 +445,52 @@ def test_odd_messages_get_a_sensible_answer(engine, body):
     assert len(said) < 400
     assert "weather in weather" not in said.lower()
     assert "in lisbon lisbon" not in said.lower()
+
+
+@pytest.mark.parametrize(
+    ("message", "intent", "slots"),
+    [
+        ("my name is Will", "name_set", {"name": "Will"}),
+        ("call me Will", "name_set", {"name": "Will"}),
+        ("who is Will Smith", "wiki", {"topic": "Will Smith"}),
+    ],
+)
+def test_a_name_that_is_also_a_stop_word_is_taken_when_written_as_a_name(
+    engine, message, intent, slots
+):
+    understanding = engine.understand(msg(message))
+    assert (understanding.intent, understanding.slots) == (intent, slots)
+
+
+@pytest.mark.parametrize(
+    ("message", "city"),
+    [
+        ("Porto Weather", "Porto"),
+        ("Rome Weather Please", "Rome"),
+        ("Is It Raining In Porto Right Now", "Porto"),
+        ("WHAT IS THE WEATHER IN PORTO", "Porto"),
+    ],
+)
+def test_capitals_glue_no_rule_words_onto_a_place(engine, message, city):
+    assert engine.understand(msg(message)).slots["city"]["name"] == city
+
+
+@pytest.mark.parametrize("message", ["WILL IT RAIN TOMORROW", "Will It Rain Tomorrow"])
+def test_in_capitals_or_title_case_a_rule_word_is_no_place(engine, message):
+    understanding = engine.understand(msg(message))
+    assert understanding.intent == "weather"
+    assert "city" not in understanding.slots
+
+
+@pytest.mark.parametrize("answer", ["tomorrow", "can you guess", "idk", "the one I am in"])
+def test_an_answer_to_which_city_that_names_no_place_is_asked_again(engine, answer):
+    ask, again = chat(engine, "is it raining?", answer)
+    assert text(ask) == "Which city? 🌍"
+    assert text(again) == "Which city? 🌍"
+    assert again.state.pending.attempts == 1
+
+
+@pytest.mark.parametrize(("answer", "name"), [("Porto", "Porto"), ("nice", "Nice")])
+def test_a_place_alone_answers_which_city(engine, answer, name):
+    answered = chat(engine, "is it raining?", answer)[-1]
+    assert answered.understanding.slots["city"]["name"] == name

@@ -185,3 +185,33 @@ def test_the_chosen_intent_takes_the_slots_of_the_message_that_raised_the_questi
     turn = engine.respond(state, Message("t", "u", body="2"))
     assert turn.understanding.slots["city"]["name"] == "Lisbon"
     assert turn.replies[0].text == "weather in Lisbon"
+
+
+def test_a_place_or_date_in_a_question_template_is_said_as_written(tmp_path):
+    (tmp_path / "trip.yml").write_text(
+        """\
+intents:
+  - name: trip
+    examples: ["trip to [Lisbon](city)", "a trip [tomorrow](when)"]
+    slots:
+      city: {type: place}
+      when: {type: date, ask: "When do you go to {city}?"}
+      nights: {type: number, ask: "How many nights in {city} from {when}?"}
+    responses: ["Enjoy {city}, {nights} nights from {when}!"]
+settings:
+  fallback: ["what?"]
+""",
+        encoding="utf-8",
+    )
+    engine = Engine(load_rules(tmp_path / "trip.yml"), random.Random(1))
+    state = ConversationState()
+    said = []
+    for text in ["trip to Lisbon", "on friday", "3"]:
+        turn = engine.respond(state, Message("t", "u", body=text))
+        state = turn.state
+        said.append(turn.replies[0].text)
+    assert said == [
+        "When do you go to Lisbon?",
+        "How many nights in Lisbon from friday?",
+        "Enjoy Lisbon, 3 nights from friday!",
+    ]

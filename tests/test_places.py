@@ -7,6 +7,7 @@ tests of rebuilding use copies of it and a stand-in builder.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 from pathlib import Path
@@ -549,12 +550,23 @@ def test_a_read_only_project_folder_puts_the_index_in_the_temp_folder(
     blocked = tmp_path / "a-file"
     blocked.write_text("not a folder")
     temp = tmp_path / "tmp"
-    (temp / "whatsapp-bot").mkdir(parents=True)
-    shutil.copy(index_dir / places.INDEX_NAME, temp / "whatsapp-bot" / places.INDEX_NAME)
+    private = temp / f"whatsapp-bot-{os.getuid()}"
+    private.mkdir(parents=True, mode=0o700)
+    shutil.copy(index_dir / places.INDEX_NAME, private / places.INDEX_NAME)
     monkeypatch.setattr(places, "DEFAULT_CACHE_DIR", blocked / "instance")
     monkeypatch.setattr(places.tempfile, "tempdir", str(temp))
     monkeypatch.setattr(places, "_shared", [])
     gazetteer = places.gazetteer()
     assert gazetteer.lookup("Lisbon").country_code == "PT"
     assert "cannot write the place index" in caplog.text
-    assert str(temp / "whatsapp-bot") in caplog.text
+    assert str(private) in caplog.text
+
+
+def test_a_fallback_folder_others_can_write_to_is_refused(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    with pytest.raises(places.PlacesError, match="only it can write to"):
+        places.private_folder(shared)
+    assert places.private_folder(tmp_path / "mine") == tmp_path / "mine"
+    assert (tmp_path / "mine").stat().st_mode & 0o777 == 0o700

@@ -75,6 +75,15 @@ def test_a_message_gets_typing_then_the_reply(server):
     ws.close()
 
 
+def test_what_was_understood_shows_a_place_by_its_name(server):
+    ws = connect(server.base, new_user(server.base))
+    say(ws, "will it rain in Porto tomorrow?")
+    frame = next_frame(ws, "message")
+    assert frame["understood"]["intent"] == "weather"
+    assert frame["understood"]["slots"] == {"city": "Porto", "date": "tomorrow"}
+    ws.close()
+
+
 def test_memory_across_messages_and_reconnects(server):
     uid = new_user(server.base)
     ws = connect(server.base, uid)
