@@ -92,6 +92,8 @@ class Engine:
                 return Understanding(intent.name, 1.0, matched="button")
         if not message.text.strip():
             return Understanding(None, 0.0)
+        if " ".join(tokenize(message.text)) in self._cancel:
+            return Understanding(None, 0.0, matched="cancel")
         link = find_link(message.text) if self.settings.link_intent else None
         intent = self.rules.intent(self.settings.link_intent) if link else None
         if intent is not None:  # a message holding a URL goes to the link intent
@@ -123,6 +125,10 @@ class Engine:
             turn = self._answer_pending(state, message, phrase, understanding)
             if turn is not None:
                 return turn
+        if understanding.matched == "cancel":  # "forget it" is never mind, never "forget me"
+            return self._say(
+                state.next_turn(None), self.settings.cancelled, {}, message, understanding
+            )
         if state.suggestion and phrase in self._affirm and self.rules.intent(state.suggestion):
             chosen = Understanding(state.suggestion, 1.0, matched="suggestion")
             return self._start(state, message, self.rules.intent(state.suggestion), {}, chosen)

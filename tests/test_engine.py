@@ -494,3 +494,13 @@ def test_an_answer_to_which_city_that_names_no_place_is_asked_again(engine, answ
 def test_a_place_alone_answers_which_city(engine, answer, name):
     answered = chat(engine, "is it raining?", answer)[-1]
     assert answered.understanding.slots["city"]["name"] == name
+
+
+@pytest.mark.parametrize("message", ["forget it", "never mind", "cancel"])
+def test_a_cancel_phrase_cancels_and_never_starts_an_intent(engine, message):
+    state = replace(ConversationState(), variables={"name": "Ana"})
+    turn = engine.respond(state, msg(message))
+    assert turn.understanding.intent is None
+    assert not turn.forget
+    assert turn.state.variables == {"name": "Ana"}
+    assert text(turn) == "OK, never mind. 👍"
