@@ -41,6 +41,7 @@ from engine.extract import (
 from engine.slots import find_all
 from nlp import places
 from nlp.analysis import Analyzer, Term
+from nlp.text import Token
 from rules import Intent, Pattern, RuleSet
 from rules.model import SPAN_SLOT_TYPES, Literal, SlotRef
 
@@ -133,7 +134,12 @@ def _weigh(terms: Sequence[Term], covered: set[int]) -> tuple[dict[str, float], 
 class Matcher:
     """Scores the intents of a `RuleSet` against analysed messages."""
 
-    def __init__(self, rules: RuleSet, analyzer: Analyzer) -> None:
+    def __init__(
+        self,
+        rules: RuleSet,
+        analyzer: Analyzer,
+        tokenized: Mapping[str, tuple[Token, ...]] | None = None,
+    ) -> None:
         self.rules = rules
         self.analyzer = analyzer
         self.intents = {i.name: i for i in rules.intents}
@@ -148,7 +154,7 @@ class Matcher:
         self._patterns: dict[str, list[tuple[Intent, Pattern, int, float]]] = defaultdict(list)
         examples: list[tuple[str, list[Term], tuple[str, ...]]] = []
         for intent in rules.intents:
-            examples += self._add(intent)
+            examples += self._add(intent, tokenized or {})
         # A word many intents use ("see", "want") tells them apart less than one only this
         # intent uses ("cat", "puppy"): it weighs 1 / (1 + SPECIFICITY ln n) for n intents.
         specificity = {
@@ -169,7 +175,9 @@ class Matcher:
         if any(s.type == "place" for i in rules.intents for s in i.slots):
             places.gazetteer()  # loaded (built once, if need be) now, not on a user's message
 
-    def _add(self, intent: Intent) -> list[tuple[str, list[Term], tuple[str, ...]]]:
+    def _add(
+        self, intent: Intent, tokenized: Mapping[str, tuple[Token, ...]]
+    ) -> list[tuple[str, list[Term], tuple[str, ...]]]:
         """Index the intent's words; its examples' terms, to be weighed once all are known."""
         examples = []
         marks = intent.marks or ((),) * len(intent.examples)
@@ -177,7 +185,7 @@ class Matcher:
             # A marked value is a place for any value, not words to match.
             terms = [
                 t
-                for t in self.analyzer.analyze(text)
+                for t in self.analyzer.analyze(text, tokenized.get(text))
                 if not any(m.start <= t.start < m.end for m in marked)
             ]
             examples.append((intent.name, terms, tuple(m.slot for m in marked)))

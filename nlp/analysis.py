@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
 from nlp.nltk_parts import EnglishStemmer, edit_distance
-from nlp.text import tokens
+from nlp.text import Token, tokens
 
 _DOUBLES = re.compile(r"(.)\1")
 # In a shorter word one wrong letter more often makes another word than a typo.
@@ -146,9 +146,10 @@ class Analyzer:
             else:
                 yield self.synonyms.get(fixed, fixed), True
 
-    def analyze(self, text: str) -> tuple[Term, ...]:
+    def analyze(self, text: str, found: Sequence[Token] | None = None) -> tuple[Term, ...]:
+        """The terms of `text`; `found` is its tokens when the caller has them already."""
         return tuple(
             Term(word, stem(word), token.start, token.end, corrected, word in self.stopwords)
-            for token in tokens(text)
+            for token in (tokens(text) if found is None else found)
             for word, corrected in self._expand(token.norm)
         )

@@ -18,6 +18,7 @@ import yaml
 from nlp import tokenize
 from nlp.analysis import stem
 from nlp.text import has_words
+from rules.bulk import collector_paused
 from rules.model import (
     BUILTIN_ACTIONS,
     BUILTIN_SLOT_TYPES,
@@ -104,9 +105,10 @@ def load_rules(
     problems: list[Problem] = []
     later: list[_Later] = []
     readers = [_FileReader(f, problems, later) for f in files]
-    for reader in readers:
-        reader.read()
-    rules = _merge(readers, problems)
+    with collector_paused():
+        for reader in readers:
+            reader.read()
+        rules = _merge(readers, problems)
     for check in later:
         message = check.run(rules, actions)
         if message:

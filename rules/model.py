@@ -6,6 +6,7 @@ The loader builds these from YAML and checks them; nothing here parses or matche
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import NamedTuple
 
 BUILTIN_SLOT_TYPES = frozenset({"text", "number", "currency", "url", "email", "place", "date"})
@@ -156,6 +157,6 @@ class RuleSet:
     def intent(self, name: str) -> Intent | None:
         return next((i for i in self.intents if i.name == name), None)
 
-    @property
+    @cached_property  # asked once per template when rules load: 2000 intents, 4000 times
     def memory_variables(self) -> frozenset[str]:
         return frozenset(name for intent in self.intents for name in intent.remember)
