@@ -20,7 +20,7 @@ from nlp.text import Token, tokens
 
 _DOUBLES = re.compile(r"(.)\1")
 # In a shorter word one wrong letter more often makes another word than a typo.
-SUBSTITUTION_MIN = 5
+SUBSTITUTION_MIN = 6
 STOPWORDS_FILE = Path(__file__).with_name("data") / "stopwords.txt"
 _STEMMER = EnglishStemmer()
 
@@ -117,6 +117,8 @@ class Analyzer:
         scored = []
         for candidate in candidates:
             allowed = min(limit, max_typos(candidate))
+            if candidate[0] != word[0]:
+                continue  # typists rarely miss the first letter: "train" is no "rain"
             if len(word) < SUBSTITUTION_MIN and _substitution(word, candidate):
                 continue  # "wifi" is not a typo of "wiki", nor "cape" of "care"
             if within_one_edit(word, candidate):

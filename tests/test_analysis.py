@@ -44,6 +44,12 @@ def test_typos_are_corrected_to_rule_words(analyzer, typed, meant):
     assert words(analyzer, typed) == [(meant, True)]
 
 
+@pytest.mark.parametrize("word", ["bjoke", "shello", "tquote"])
+def test_a_first_letter_is_never_corrected(analyzer, word):
+    # One letter more in front makes another word ("train" is no "rain"), not a typo.
+    assert words(analyzer, word) == [(word, False)]
+
+
 @pytest.mark.parametrize("word", ["halp", "heap", "jake"])
 def test_one_wrong_letter_in_a_short_word_is_another_word_not_a_typo(analyzer, word):
     # "jake" is no "joke" ("wifi" no "wiki"); swaps, missing and doubled letters are still typos ("joek", "helo").
