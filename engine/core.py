@@ -102,10 +102,7 @@ class Engine:
         link = find_link(message.text) if self.settings.link_intent else None
         intent = self.rules.intent(self.settings.link_intent) if link else None
         if intent is not None:  # a message holding a URL goes to the link intent
-            names = [s.name for s in intent.slots if s.type == "url"]
-            return Understanding(
-                intent.name, 1.0, {names[0]: link} if names else {}, matched="link"
-            )
+            return Understanding(intent.name, 1.0, _filled(intent, ("url",), link), matched="link")
         after = state.last_intent if state is not None else None
         return self.matcher.understand(message.text, after)
 
@@ -268,22 +265,8 @@ class Engine:
                 message,
                 Understanding(None, 0.0),
             )
-        kind = "place" if any(s.type == "place" for s in intent.slots) else "text"
-        return self._start_filled(state, message, intent, kind, place, "location")
-
-    def _start_filled(
-        self,
-        state: ConversationState,
-        message: Message,
-        intent: Intent,
-        slot_type: str,
-        value: Any,
-        matched: str,
-    ) -> Turn:
-        """Start `intent` with `value` in its first slot of `slot_type`, if it has one."""
-        names = [s.name for s in intent.slots if s.type == slot_type]
-        slots = {names[0]: value} if names else {}
-        understanding = Understanding(intent.name, 1.0, slots, matched=matched)
+        slots = _filled(intent, ("place", "text"), place)
+        understanding = Understanding(intent.name, 1.0, slots, matched="location")
         return self._start(state, message, intent, slots, understanding)
 
     def _start(
@@ -392,6 +375,16 @@ class Engine:
             intent = self.rules.intent(name)
             lines.append(f"{number}. {intent.description or name}")
         return "\n".join(lines)
+
+
+def _filled(intent: Intent, slot_types: tuple[str, ...], value: Any) -> dict[str, Any]:
+    """`value` in the intent's first slot of the first of `slot_types` it has, if any: a
+    shared location fills a place slot (or a text one), a link the url slot."""
+    for slot_type in slot_types:
+        for slot in intent.slots:
+            if slot.type == slot_type:
+                return {slot.name: value}
+    return {}
 
 
 def render(template: str, variables: Mapping[str, Any]) -> str:

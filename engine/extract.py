@@ -42,7 +42,8 @@ _LEADING_ARTICLES = {"the", "a", "an"}
 # Words people add at the end that are not part of the value ("Paris pls", "Rome today").
 _TRAILING_FILLERS = {"please", "thanks", "thank", "you", "today", "now", "asap", "again"}
 _UNKNOWN_PLACE_LEAD_INS = frozenset({"in", "at", "near", "nearby"})
-_COPULAS = frozenset({"is", "are", "was", "were", "am", "be", "s", "the", "a", "an"})
+# Single words that lead into anything at all, so never into a value on their own.
+_LOOSE_LEAD_INS = frozenset({"is", "are", "was", "were", "am", "be", "s", "the", "a", "an"})
 MAX_TEXT_WORDS = 8  # a free-text value longer than this is a sentence, not a value
 MAX_UNKNOWN_PLACE_WORDS = 5
 
@@ -82,7 +83,8 @@ class MessageView:
         self.text = text
         self.terms = terms
         self._entities = rules.entities
-        self._typed: dict[str, Any] = {}
+        self._typed: dict[str, list[tuple[Any, int, int]]] = {}
+        self._typed_at: dict[str, dict[int, tuple[Any, int]]] = {}
 
     @cached_property
     def cased(self) -> bool:
@@ -132,10 +134,10 @@ class MessageView:
 
     def typed_at(self, slot_type: str) -> dict[int, tuple[Any, int]]:
         """The typed values by the term they start at, as (value, terms used)."""
-        key = "@" + slot_type
-        if key not in self._typed:
-            self._typed[key] = {first: (v, end - first) for v, first, end in self.typed(slot_type)}
-        return self._typed[key]
+        if slot_type not in self._typed_at:
+            found = self.typed(slot_type)
+            self._typed_at[slot_type] = {first: (v, end - first) for v, first, end in found}
+        return self._typed_at[slot_type]
 
     def original(self, k: int) -> str:
         return self.text[self.terms[k].start : self.terms[k].end]
@@ -426,7 +428,11 @@ class SlotFinder:
                 continue
             strength = self._after_lead_in(k, view, lead_ins)
             lone = terms[k - 1].word
-            if strength == 1 and terms[k - 1].stop and (lead_ins[(lone,)] < 3 or lone in _COPULAS):
+            if (
+                strength == 1
+                and terms[k - 1].stop
+                and (lead_ins[(lone,)] < 3 or lone in _LOOSE_LEAD_INS)
+            ):
                 strength = 0  # "about" leads into a value; "is" or "the" into anything at all
             if strength <= best_strength or not free(k, k + 1):
                 continue
