@@ -22,6 +22,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import config
 import logs
 import metrics
+import skills
 from channels import signature, terminal, webchat, whatsapp
 from channels.followups import FollowUps
 from channels.hub import Hub, LocalHub
@@ -57,10 +58,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         secrets,
     )
 
-    rules = load_rules(settings["BOT_RULES"])
+    actions = skills.shipped()
+    rules = load_rules(settings["BOT_RULES"], actions)
     zone = ZoneInfo(settings["BOT_TIMEZONE"])
     services = None if settings["BOT_OFFLINE"] else Services.from_settings(settings)
-    engine = Engine(rules, clock=lambda: datetime.now(zone), services=services)
+    engine = Engine(rules, clock=lambda: datetime.now(zone), actions=actions, services=services)
     store = _open_store(app)
     app.extensions["bot.pipeline"] = Pipeline(engine, store, rate_limit=settings["BOT_RATE_LIMIT"])
     app.extensions["bot.followups"] = FollowUps.from_settings(settings)

@@ -28,7 +28,7 @@ from prometheus_client import (
     multiprocess,
 )
 
-from engine import Message
+from conversation import Message
 from logs import sender_hash
 from pipeline import Handled
 
@@ -44,7 +44,6 @@ LATENCY = Histogram(
     ["channel"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10),
 )
-UPSTREAM_ERRORS = Counter("bot_upstream_errors", "Failed third-party API calls", ["service"])
 FOLLOWUPS = Counter("bot_followups", "Follow-up messages through Twilio's API", ["result"])
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")

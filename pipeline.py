@@ -4,12 +4,14 @@ load the state, run the engine, and keep the state, history and reply in one com
 Every channel calls `Pipeline.handle`, so WhatsApp, the terminal and the web chat share one
 engine and one memory. When the memory fails, the user still gets a friendly sentence.
 
-With a reply `budget`, a message that needs nothing slow is answered on the caller's thread
-(most are: the engine takes microseconds). One that would run a slow action, or whose
-sender's previous message still holds the lock, runs on this process's thread pool, and
-`handle` waits at most `budget` seconds for it: a slow skill then gets "one moment…" at
-once, and its answer goes to the channel's `later` callback when it is ready (a Twilio REST
-message, a WebSocket frame).
+With a reply `budget`, a message first gets an *optimistic* turn on the caller's thread:
+nothing locked, the engine's plan made, and, when the plan waits for nothing (most do: the
+engine takes microseconds), its writes made in one go. A plan whose action may wait for the
+network, or a sender whose previous message still holds the lock (or who changed meanwhile),
+goes to this process's thread pool for a *locked* turn, and `handle` waits at most `budget`
+seconds for it: a slow skill then gets "one moment…" at once, and its answer goes to the
+channel's `later` callback when it is ready (a Twilio REST message, a WebSocket frame). The
+message is understood once: the locked turn reuses the plan when the state is unchanged.
 """
 
 from __future__ import annotations
@@ -22,8 +24,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from engine import Engine, Message, NeedsTime, Reply, Turn
-from memory import Exchange, Store, StoreBusy, StoreUnavailable
+from conversation import Message, Reply
+from engine import Engine, Plan, Turn
+from memory import Exchange, Store, StoreTurn, StoreUnavailable
 
 log = logging.getLogger("bot.pipeline")
 
@@ -51,6 +54,13 @@ class Handled:
 
 
 Later = Callable[[Message, Handled], None]
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """A message the optimistic turn left for a locked one, with the plan made so far."""
+
+    plan: Plan | None = None
 
 
 @dataclass
@@ -89,15 +99,12 @@ class Pipeline:
         """Answer `message`. With a `budget` (seconds), answer within it: "one moment" when
         the work is not done and `later` can deliver the result, else an apology."""
         if budget is None:
-            return self._handle(message)
-        try:
-            return self._handle(message, quick=True)
-        except NeedsTime:
-            pass  # a slow action or a busy sender: the pool runs it, within the budget
-        except Exception:
-            return _failed(message)
+            return self._handle(message, optimistic=False)
+        first = self._handle(message, optimistic=True)
+        if isinstance(first, Handled):
+            return first
         job = _Job()
-        self._executor().submit(self._run, message, job, later)
+        self._executor().submit(self._run, message, first.plan, job, later)
         if job.done.wait(budget):
             return job.result
         with job.guard:
@@ -124,11 +131,8 @@ class Pipeline:
                 self._pool_pid = os.getpid()
             return self._pool
 
-    def _run(self, message: Message, job: _Job, later: Later | None) -> None:
-        try:
-            handled = self._handle(message)
-        except Exception:
-            handled = _failed(message)
+    def _run(self, message: Message, plan: Plan | None, job: _Job, later: Later | None) -> None:
+        handled = self._handle(message, optimistic=False, plan=plan)
         with job.guard:
             job.result = handled
             late = job.late
@@ -145,58 +149,66 @@ class Pipeline:
         except Exception:
             log.exception("delivering the late answer to message %s failed", message.message_id)
 
-    def _handle(self, message: Message, quick: bool = False) -> Handled:
-        """The message handled under its sender's lock. With `quick`, raise `NeedsTime`,
-        having changed nothing, when the lock is taken or the turn would run a slow action."""
+    def _handle(
+        self, message: Message, optimistic: bool, plan: Plan | None = None
+    ) -> Handled | Deferred:
+        """The message handled in one turn with the sender's memory; a failing store or
+        engine becomes a friendly reply here, and nowhere else."""
         try:
-            with self.store.lock(message.sender, 0 if quick else None):
-                handled = self._handle_locked(message, quick)
-        except StoreBusy as error:
-            if quick:
-                raise NeedsTime("the sender's lock") from error
-            log.warning("message %s not handled: %s", message.message_id, error)
-            return Handled((Reply(BUSY),), "busy")
+            with self.store.turn(message.sender, message.message_id, optimistic) as turn:
+                handled = self._turn(message, turn, plan)
         except StoreUnavailable as error:
             log.error("message %s answered without memory: %s", message.message_id, error)
             return Handled((Reply(DEGRADED),), "degraded")
+        except Exception:
+            log.exception("failed to answer message %s", message.message_id)
+            return Handled((Reply(APOLOGY),), "failed")
         self._purge_when_due()
+        if turn.conflict:  # another message of the sender's got there first: nothing was kept
+            return Deferred()
+        if turn.duplicate is not None:  # recorded by another worker since the turn read
+            return Handled(turn.duplicate, "duplicate")
         return handled
 
-    def _handle_locked(self, message: Message, quick: bool) -> Handled:
-        if message.message_id:
-            recorded = self.store.recorded(message.sender, message.message_id)
-            if recorded is not None:
-                return Handled(recorded, "duplicate")
-        state = self.store.load(message.sender)
-        # A quick turn runs before the message is counted: NeedsTime leaves nothing done.
-        # A slow one runs after, so a flood never reaches the slow skills.
-        turn = self.engine.respond(state, message, quick=True) if quick else None
+    def _turn(self, message: Message, turn: StoreTurn, plan: Plan | None) -> Handled | Deferred:
+        if turn.busy:
+            if turn.optimistic:
+                return Deferred(plan)
+            log.warning(
+                "message %s not handled: the sender's lock stayed taken", message.message_id
+            )
+            return Handled((Reply(BUSY),), "busy")
+        if turn.recorded is not None:
+            return Handled(turn.recorded, "duplicate")
+        if plan is None or plan.state != turn.state:
+            plan = self.engine.plan(turn.state, message)
+        if turn.optimistic and plan.may_wait:
+            return Deferred(plan)  # nothing written: a locked turn on the pool carries it out
         if self.rate_limit:
-            count = self.store.count_message(message.sender)
+            # Counted before any action runs, so a flood never reaches the slow skills.
+            count = turn.count_message()
             if count > self.rate_limit:
                 # Say it once a minute; after that, stay quiet rather than add to the flood.
                 first = count == self.rate_limit + 1
                 return Handled((Reply(SLOW_DOWN),) if first else (), "limited")
-        if turn is None:
-            turn = self.engine.respond(state, message)
-        if turn.forget:
+        answer = self.engine.carry_out(plan)
+        if answer.forget:
             # Nothing is kept about this message either, so a redelivery forgets again.
-            self.store.forget(message.sender)
-            return Handled(turn.replies, "forgotten", turn)
-        exchange = Exchange(
+            turn.forget()
+            return Handled(answer.replies, "forgotten", answer)
+        turn.keep(answer.state, self._exchange(message, answer))
+        return Handled(answer.replies, "answered", answer)
+
+    def _exchange(self, message: Message, answer: Turn) -> Exchange:
+        return Exchange(
             message_id=message.message_id,
             at=self._clock(),
             channel=message.channel,
             text=message.text[:MAX_KEPT_TEXT],
-            intent=turn.understanding.intent,
-            confidence=round(turn.understanding.confidence, 3),
-            replies=turn.replies,
+            intent=answer.understanding.intent,
+            confidence=round(answer.understanding.confidence, 3),
+            replies=answer.replies,
         )
-        if not self.store.commit(message.sender, turn.state, exchange):
-            # Another worker recorded this message after our check (its lock had expired).
-            recorded = self.store.recorded(message.sender, message.message_id)
-            return Handled(recorded or turn.replies, "duplicate")
-        return Handled(turn.replies, "answered", turn)
 
     def _purge_when_due(self) -> None:
         """Apply the retention period at most once an hour per process, in a background
@@ -215,9 +227,3 @@ class Pipeline:
             log.warning("retention purge failed, will retry within the hour: %s", error)
         finally:
             self._purging.release()
-
-
-def _failed(message: Message) -> Handled:
-    """The apology for a message whose handling raised; the traceback goes to the log."""
-    log.exception("failed to answer message %s", message.message_id)
-    return Handled((Reply(APOLOGY),), "failed")

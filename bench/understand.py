@@ -21,8 +21,9 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import ruletools
 from engine import Engine
-from rules import DEMO_RULES, load_rules
+from rules import DEMO_RULES
 
 SYLLABLES = [
     "ba",
@@ -162,7 +163,7 @@ def timed(engine: Engine, texts: list[str]) -> dict[str, float]:
 
 def load(path: Path) -> tuple[Engine, float]:
     start = time.perf_counter()
-    engine = Engine(load_rules(path))
+    engine = ruletools.engine_for(ruletools.load(path))
     return engine, time.perf_counter() - start
 
 

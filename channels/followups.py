@@ -18,7 +18,7 @@ import requests
 from twilio.base.exceptions import TwilioRestException
 
 from channels.twiml import plan
-from engine import Message
+from conversation import Message
 from logs import sender_hash
 from metrics import FOLLOWUPS
 from pipeline import Handled

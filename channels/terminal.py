@@ -13,7 +13,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from engine import Message, Reply
+from conversation import Message, Reply
 
 QUIT = {"/quit", "/exit"}
 

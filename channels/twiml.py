@@ -16,7 +16,7 @@ from xml.sax.saxutils import escape
 
 from twilio.twiml.messaging_response import MessagingResponse
 
-from engine import Reply
+from conversation import Reply
 
 MAX_BODY = 1600
 MAX_MESSAGES = 10

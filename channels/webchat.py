@@ -27,7 +27,7 @@ from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 
 import metrics
-from engine import Message
+from conversation import Message
 from engine.core import slot_text
 from pipeline import Handled
 

@@ -17,7 +17,7 @@ from werkzeug.wsgi import LimitedStream
 import metrics
 from channels import twiml
 from channels.signature import refusal
-from engine import Button, Location, Media, Message, Reply
+from conversation import Button, Location, Media, Message, Reply
 from logs import sender_hash
 from pipeline import APOLOGY
 

@@ -9,30 +9,22 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping
-from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from conversation import ActionContext, ConversationState, Message, Outcome, Pending, Reply, Skill
 from engine.matcher import Matcher, Understanding
-from engine.message import Message, Reply
 from engine.slots import CURRENCY_NAMES, ISO_CODES, NUMBER_WORDS, find_link, parse_number
-from engine.state import ConversationState, Pending
 from engine.vocabulary import vocabulary
 from nlp import fold, tokenize, tokens
 from nlp.analysis import Analyzer
 from rules import Intent, Response, RuleSet
 from rules.bulk import collector_paused
 from rules.loader import TEMPLATE_VARIABLE
-from skills import ActionContext, Outcome, quick_actions, registry
+from rules.model import BUILTIN_ACTIONS
 
 MAX_ATTEMPTS = 2  # times a slot question is asked again before the bot lets it go
-# Set for the duration of a `respond(..., quick=True)` in this thread.
-_QUICK_ONLY: ContextVar[bool] = ContextVar("quick_only", default=False)
-
-
-class NeedsTime(Exception):
-    """Raised by `respond(..., quick=True)` before running an action that may be slow."""
 
 
 @dataclass(frozen=True)
@@ -46,19 +38,34 @@ class Turn:
     forget: bool = False
 
 
+@dataclass(frozen=True)
+class Plan:
+    """How a message will be answered, decided before anything slow runs: the finished
+    `turn`, or the `intent` whose action is still to run with `slots`. `may_wait` says
+    whether that action may wait for the network, so the caller can give it a thread of
+    its own; `carry_out` finishes the plan."""
+
+    state: ConversationState
+    message: Message
+    understanding: Understanding
+    turn: Turn | None = None
+    intent: Intent | None = None
+    slots: dict[str, Any] = field(default_factory=dict)
+    may_wait: bool = False
+
+
 class Engine:
     """Answers messages from a `RuleSet`. `rng` picks among variants, `clock` tells the time,
-    `actions` maps action names to functions (default: the registered skills), and `quick`
-    names those that never wait (default: the registered ones that say so)."""
+    `actions` maps the action names the rules use to their `Skill` (the composition root
+    passes the shipped skills), and `services` are the API clients the actions may call."""
 
     def __init__(
         self,
         rules: RuleSet,
         rng: random.Random | None = None,
         clock: Callable[[], datetime] | None = None,
-        actions: Mapping[str, Callable[[ActionContext], Outcome]] | None = None,
+        actions: Mapping[str, Skill] | None = None,
         services: Any = None,
-        quick: frozenset[str] | None = None,
     ) -> None:
         self.rules = rules
         self.settings = rules.settings
@@ -76,11 +83,11 @@ class Engine:
             self.matcher = Matcher(rules, self.analyzer, tokenized)
         self._rng = rng or random.Random()  # noqa: S311 -- picks a phrasing, not a secret
         self._clock = clock or (lambda: datetime.now(UTC))
-        if actions is None:
-            actions = {name: entry.function for name, entry in registry().items()}
-            quick = quick_actions() if quick is None else quick
-        self._actions = actions
-        self._quick = quick or frozenset()
+        self._actions = dict(actions or {})
+        named = {i.action for i in rules.intents if i.action} - BUILTIN_ACTIONS
+        missing = sorted(named - self._actions.keys())
+        if missing:
+            raise ValueError(f"the rules name actions the engine was not given: {missing}")
         self._services = services  # the skills' API clients; None: offline answers
         self._by_name = {fold(i.name): i for i in rules.intents}
         self._cancel = {" ".join(tokenize(w)) for w in self.settings.cancel}
@@ -108,19 +115,29 @@ class Engine:
 
     # -- one turn -----------------------------------------------------------------------------
 
-    def respond(self, state: ConversationState, message: Message, quick: bool = False) -> Turn:
-        """The turn for `message`. With `quick`, raise `NeedsTime` instead of running an
-        action that may be slow, so the caller can give the turn a thread of its own; the
-        engine has changed nothing by then."""
-        if not quick:
-            return self._respond(state, message)
-        token = _QUICK_ONLY.set(True)
-        try:
-            return self._respond(state, message)
-        finally:
-            _QUICK_ONLY.reset(token)
+    def respond(self, state: ConversationState, message: Message) -> Turn:
+        """The turn for `message`, its action (if any) run on this thread."""
+        return self.carry_out(self.plan(state, message))
 
-    def _respond(self, state: ConversationState, message: Message) -> Turn:
+    def plan(self, state: ConversationState, message: Message) -> Plan:
+        """Understand `message` and decide the answer; an action is left for `carry_out`."""
+        decided = self._decide(state, message)
+        if isinstance(decided, Plan):
+            return decided
+        return Plan(state, message, decided.understanding, turn=decided)
+
+    def carry_out(self, plan: Plan) -> Turn:
+        """The turn `plan` leads to: its action run, its responses said."""
+        if plan.turn is not None:
+            return plan.turn
+        state, message, intent, slots = plan.state, plan.message, plan.intent, plan.slots
+        context = ActionContext(
+            message, slots, state.variables, self._clock(), self._rng, self._services
+        )
+        outcome = self._actions[intent.action].function(context)
+        return self._finish(state, message, intent, slots, plan.understanding, outcome)
+
+    def _decide(self, state: ConversationState, message: Message) -> Turn | Plan:
         phrase = " ".join(tokenize(message.text))
         understanding = self.understand(message, state)
         if state.pending is not None:
@@ -170,7 +187,7 @@ class Engine:
 
     def _answer_pending(
         self, state: ConversationState, message: Message, phrase: str, understanding: Understanding
-    ) -> Turn | None:
+    ) -> Turn | Plan | None:
         """Fill the slot the bot asked for, or give way to a clearly different request."""
         pending = state.pending
         intent = self.rules.intent(pending.intent)
@@ -219,7 +236,7 @@ class Engine:
         variables = {"choices": "\n".join(lines)}
         return self._say(asked, self.settings.clarify, variables, message, understanding)
 
-    def _choice(self, state: ConversationState, message: Message, number: float) -> Turn:
+    def _choice(self, state: ConversationState, message: Message, number: float) -> Turn | Plan:
         """The answer to a clarifying question: the chosen intent, with the slots of the
         message that raised the question."""
         if number != int(number) or not 1 <= number <= len(state.choices):
@@ -237,7 +254,9 @@ class Engine:
         chosen = Understanding(intent.name, 1.0, slots, matched="choice")
         return self._start(state, message, intent, slots, chosen)
 
-    def _menu_choice(self, state: ConversationState, message: Message, number: float) -> Turn:
+    def _menu_choice(
+        self, state: ConversationState, message: Message, number: float
+    ) -> Turn | Plan:
         menu = self.settings.menu
         if number != int(number) or not 1 <= number <= len(menu):
             variables = {"count": str(len(menu))}
@@ -250,7 +269,7 @@ class Engine:
             state, message, intent, {}, Understanding(intent.name, 1.0, matched="menu")
         )
 
-    def _location(self, state: ConversationState, message: Message) -> Turn:
+    def _location(self, state: ConversationState, message: Message) -> Turn | Plan:
         place = _variables(message)["place"]
         intent = (
             self.rules.intent(self.settings.location_intent)
@@ -276,7 +295,7 @@ class Engine:
         intent: Intent,
         slots: dict[str, Any],
         understanding: Understanding,
-    ) -> Turn:
+    ) -> Turn | Plan:
         """Ask for the first missing required slot, or complete the intent."""
         if intent.action == "repeat" and state.last_intent and self.rules.intent(state.last_intent):
             intent = self.rules.intent(state.last_intent)
@@ -286,24 +305,22 @@ class Engine:
                 pending = Pending(intent.name, dict(slots), slot.name)
                 next_state = state.next_turn(intent.name, pending=pending)
                 return self._say(next_state, (Response(slot.ask),), slots, message, understanding)
-        return self._complete(state, message, intent, slots, understanding)
+        if (
+            intent.action and intent.action not in BUILTIN_ACTIONS
+        ):  # "repeat" with nothing to repeat
+            may_wait = not self._actions[intent.action].quick
+            return Plan(state, message, understanding, None, intent, slots, may_wait)
+        return self._finish(state, message, intent, slots, understanding, Outcome())
 
-    def _complete(
+    def _finish(
         self,
         state: ConversationState,
         message: Message,
         intent: Intent,
         slots: dict[str, Any],
         understanding: Understanding,
+        outcome: Outcome,
     ) -> Turn:
-        outcome = Outcome()
-        if intent.action and intent.action not in self._quick and _QUICK_ONLY.get():
-            raise NeedsTime(intent.action)
-        if intent.action:
-            context = ActionContext(
-                message, slots, state.variables, self._clock(), self._rng, self._services
-            )
-            outcome = self._actions[intent.action](context)
         if outcome.forget:
             fresh = ConversationState(last_intent=intent.name)
             return self._say(

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from memory.base import Exchange, Store, StoreBusy, StoreError, StoreUnavailable
+from memory.base import Exchange, StoreError, StoreUnavailable
 from memory.memory_store import MemoryStore
 from memory.sqlite_store import SqliteStore
+from memory.store import Store, StoreTurn
 
 if TYPE_CHECKING:
     from memory.redis_store import RedisStore
@@ -26,8 +27,8 @@ __all__ = [
     "RedisStore",
     "SqliteStore",
     "Store",
-    "StoreBusy",
     "StoreError",
+    "StoreTurn",
     "StoreUnavailable",
     "open_store",
     "shown_url",

@@ -7,29 +7,16 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 
-from engine import ConversationState, Reply
-from memory.base import (
-    HISTORY_LIMIT,
-    LOCK_WAIT,
-    RECORD_LIMIT,
-    Exchange,
-    StoreBusy,
-    cutoff,
-    state_from_json,
-    state_to_json,
-)
+from memory.base import HISTORY_LIMIT, RECORD_LIMIT, Exchange, state_from_json, state_to_json
+from memory.store import StoreTurn, TurnStore
 
 
-class MemoryStore:
+class MemoryStore(TurnStore):
     """The store contract over dicts behind one lock, plus a lock per sender."""
 
     def __init__(self, retention_days: int = 30, clock: Callable[[], float] = time.time) -> None:
-        self.url = "memory://"
-        self.retention_days = retention_days
-        self.lock_wait = LOCK_WAIT
-        self._clock = clock
+        super().__init__("memory://", retention_days, clock)
         self._guard = threading.Lock()
         self._states: dict[str, tuple[float, str]] = {}
         self._history: dict[str, deque[Exchange]] = {}
@@ -40,42 +27,58 @@ class MemoryStore:
     def check(self) -> None:
         return None
 
-    @contextmanager
-    def lock(self, sender: str, wait: float | None = None) -> Iterator[None]:
-        wait = self.lock_wait if wait is None else wait
+    def _lock(self, sender: str) -> threading.Lock:
         with self._guard:
-            lock = self._locks.setdefault(sender, threading.Lock())
-        if not lock.acquire(timeout=wait):
-            raise StoreBusy(f"the sender's previous message held the lock for {wait:g} s")
-        try:
-            yield
-        finally:
-            lock.release()
+            return self._locks.setdefault(sender, threading.Lock())
 
-    def recorded(self, sender: str, message_id: str) -> tuple[Reply, ...] | None:
-        with self._guard:
-            exchange = self._records.get(sender, {}).get(message_id)
-        if exchange is None or exchange.at < self._cutoff():
-            return None
-        return exchange.replies
+    def _acquire(self, sender: str, wait: float) -> threading.Lock | None:
+        lock = self._lock(sender)
+        return lock if lock.acquire(timeout=wait) else None
 
-    def load(self, sender: str) -> ConversationState:
-        with self._guard:
-            updated, raw = self._states.get(sender, (0.0, ""))
-        return state_from_json(raw if updated >= self._cutoff() else None)
+    def _release(self, sender: str, token: threading.Lock) -> None:
+        token.release()
 
-    def commit(self, sender: str, state: ConversationState, exchange: Exchange) -> bool:
+    def _read(self, turn: StoreTurn) -> None:
+        oldest = self._cutoff()
+        lock = self._lock(turn.sender)
         with self._guard:
+            if turn.optimistic and lock.locked():
+                turn.busy = True
+                return
+            kept = self._states.get(turn.sender)
+            record = self._records.get(turn.sender, {}).get(turn.message_id)
+            turn.counted = self._counts.get((turn.sender, turn.window), 0)
+        turn.seen = kept
+        turn.state = state_from_json(kept[1] if kept and kept[0] >= oldest else None)
+        if record is not None and record.at >= oldest:
+            turn.recorded = record.replies
+
+    def _write(self, turn: StoreTurn) -> None:
+        sender = turn.sender
+        with self._guard:
+            if turn.optimistic and (
+                self._locks[sender].locked() or self._states.get(sender) is not turn.seen
+            ):
+                turn.conflict = True
+                return
             records = self._records.setdefault(sender, {})
-            if exchange.message_id and exchange.message_id in records:
-                return False
-            self._states[sender] = (exchange.at, state_to_json(state))
-            self._history.setdefault(sender, deque(maxlen=HISTORY_LIMIT)).append(exchange)
-            if exchange.message_id:
-                records[exchange.message_id] = exchange
-                while len(records) > RECORD_LIMIT:
-                    del records[next(iter(records))]  # dicts keep insertion order
-        return True
+            if turn.kept is not None and turn.message_id in records:
+                turn.duplicate = records[turn.message_id].replies
+                return
+            if turn.counting:
+                for key in [k for k in self._counts if k[1] < turn.window]:
+                    del self._counts[key]
+                self._counts[sender, turn.window] = turn.counted + 1
+            if turn.kept is not None:
+                state, exchange = turn.kept
+                self._states[sender] = (exchange.at, state_to_json(state))
+                self._history.setdefault(sender, deque(maxlen=HISTORY_LIMIT)).append(exchange)
+                if exchange.message_id:
+                    records[exchange.message_id] = exchange
+                    while len(records) > RECORD_LIMIT:
+                        del records[next(iter(records))]  # dicts keep insertion order
+            if turn.forgetting:
+                self._forget(sender)
 
     def history(self, sender: str) -> list[Exchange]:
         oldest = self._cutoff()
@@ -88,20 +91,15 @@ class MemoryStore:
             kept = [e for entries in self._history.values() for e in entries if e.at >= oldest]
         return iter(kept)
 
-    def count_message(self, sender: str, period: int = 60) -> int:
-        window = int(self._clock() // period)
-        with self._guard:
-            for key in [k for k in self._counts if k[1] < window]:
-                del self._counts[key]
-            self._counts[sender, window] = self._counts.get((sender, window), 0) + 1
-            return self._counts[sender, window]
-
     def forget(self, sender: str) -> None:
         with self._guard:
-            for table in (self._states, self._history, self._records):
-                table.pop(sender, None)
-            for key in [k for k in self._counts if k[0] == sender]:
-                del self._counts[key]
+            self._forget(sender)
+
+    def _forget(self, sender: str) -> None:
+        for table in (self._states, self._history, self._records):
+            table.pop(sender, None)
+        for key in [k for k in self._counts if k[0] == sender]:
+            del self._counts[key]
 
     def purge(self) -> int:
         oldest = self._cutoff()
@@ -123,6 +121,3 @@ class MemoryStore:
 
     def close(self) -> None:
         return None
-
-    def _cutoff(self) -> float:
-        return cutoff(self._clock(), self.retention_days)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from conversation import Skill
 from nlp import tokenize
 from nlp.analysis import stem
 from nlp.text import has_words
@@ -85,17 +86,15 @@ def rule_files(path: Path) -> list[Path]:
 
 
 def load_rules(
-    path: str | Path = DEMO_RULES, actions: Mapping[str, frozenset[str]] | None = None
+    path: str | Path = DEMO_RULES, actions: Mapping[str, Skill] | None = None
 ) -> RuleSet:
     """Load and merge the rule files at `path`; raise `RuleError` listing every problem.
 
-    `actions` maps each action name registered in code to the variables it provides; by
-    default, the skills shipped with the bot.
+    `actions` are the actions the rules may name (the composition root passes the shipped
+    skills): an unknown action, or a template variable no action or slot provides, is a
+    problem at its line.
     """
-    if actions is None:
-        from skills import action_outputs
-
-        actions = action_outputs()
+    outputs = {name: skill.outputs for name, skill in (actions or {}).items()}
     path = Path(path)
     if not path.exists():
         raise RuleError([Problem(str(path), 0, "no such rule file or folder")])
@@ -110,7 +109,7 @@ def load_rules(
             reader.read()
         rules = _merge(readers, problems)
     for check in later:
-        message = check.run(rules, actions)
+        message = check.run(rules, outputs)
         if message:
             problems.append(Problem(check.file, check.line, message))
     if problems:

@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 import requests
+from prometheus_client import Counter
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
@@ -20,6 +21,9 @@ USER_AGENT = "whatsapp-rule-bot/0.2 (+https://github.com/; a WhatsApp chatbot)"
 READ_TIMEOUT = 5.0  # seconds to wait for each piece of an answer (BOT_UPSTREAM_TIMEOUT)
 CONNECT_TIMEOUT = 3.05
 MAX_JSON_BYTES = 512 * 1024
+
+# Counted where the calls are made; GET /metrics exposes it with the rest.
+UPSTREAM_ERRORS = Counter("bot_upstream_errors", "Failed third-party API calls", ["service"])
 
 
 class UpstreamError(Exception):

@@ -10,11 +10,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from metrics import UPSTREAM_ERRORS
+from conversation import ActionContext, Outcome
 from nlp.dates import DateRange
-from skills import ActionContext, Outcome, action, offline
-from skills.http import UpstreamError
+from skills import offline
+from skills.http import UPSTREAM_ERRORS, UpstreamError
 from skills.links import first_sentences
+from skills.registry import action
 from skills.weather import (
     FORECAST_DAYS,
     Place,

@@ -13,7 +13,8 @@ from urllib.parse import quote
 
 import yaml
 
-from skills import ActionContext, Outcome, action
+from conversation import ActionContext, Outcome
+from skills.registry import action
 from skills.weather import days_asked, is_now, out_of_reach, place_name
 
 DATA = Path(__file__).with_name("data")

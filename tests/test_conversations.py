@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rules import load_rules
-from rules.transcripts import (
+import ruletools
+from ruletools.transcripts import (
     Conversation,
     Expected,
     TranscriptError,
@@ -22,7 +22,7 @@ CONVERSATIONS = load(FOLDER)
 
 @pytest.fixture
 def engine():
-    return engine_for_transcripts(load_rules())
+    return engine_for_transcripts(ruletools.load())
 
 
 @pytest.mark.parametrize("conversation", CONVERSATIONS, ids=[c.name for c in CONVERSATIONS])

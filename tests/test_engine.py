@@ -8,22 +8,22 @@ from datetime import UTC, datetime
 
 import pytest
 
-from engine import Button, ConversationState, Engine, Location, Media, Message, NeedsTime
+from engine import Button, ConversationState, Engine, Location, Media, Message
 from engine.core import render
 from engine.matcher import WEAK_CONFIDENCE
-from rules import load_rules
+from ruletools import engine_for, load
 
 NOW = datetime(2026, 3, 14, 15, 9, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
 def rules():
-    return load_rules()
+    return load()
 
 
 @pytest.fixture
 def engine(rules):
-    return Engine(rules, random.Random(7), clock=lambda: NOW)
+    return engine_for(rules, random.Random(7), clock=lambda: NOW)
 
 
 def msg(body: str = "", **fields) -> Message:
@@ -259,7 +259,7 @@ settings:
 @pytest.fixture
 def suggesting(tmp_path):
     (tmp_path / "r.yml").write_text(SUGGEST_RULES)
-    return Engine(load_rules(tmp_path / "r.yml"), random.Random(1))
+    return engine_for(load(tmp_path / "r.yml"), random.Random(1))
 
 
 def test_near_miss_suggests_and_yes_accepts(suggesting):
@@ -414,16 +414,26 @@ def test_render(template, expected):
     assert render(template, {"profile_name": "Ana"}) == expected
 
 
-def test_a_quick_turn_stops_before_an_action_that_may_wait(engine):
-    with pytest.raises(NeedsTime, match="joke"):
-        engine.respond(ConversationState(), msg("tell me a joke"), quick=True)
-    # Actions that promise never to wait, and turns without one, go ahead.
-    assert "15:09" in text(engine.respond(ConversationState(), msg("what time is it"), quick=True))
-    assert (
-        engine.respond(ConversationState(), msg("hi"), quick=True).understanding.intent == "greet"
+def test_a_plan_says_up_front_whether_its_action_may_wait(engine):
+    joke = engine.plan(ConversationState(), msg("tell me a joke"))
+    assert (joke.may_wait, joke.turn, joke.intent.name) == (True, None, "joke")
+    # An action that promises never to wait is still left to carry_out, but may go ahead.
+    clock = engine.plan(ConversationState(), msg("what time is it"))
+    assert (clock.may_wait, clock.turn, clock.intent.name) == (False, None, "time")
+    assert text(engine.carry_out(clock)) == text(
+        engine.respond(ConversationState(), msg("what time is it"))
     )
-    # The same slow turn without `quick` runs its action (offline here).
-    assert engine.respond(ConversationState(), msg("tell me a joke")).understanding.intent == "joke"
+    # A turn without an action is decided in full.
+    hello = engine.plan(ConversationState(), msg("hi"))
+    assert (hello.may_wait, hello.intent, hello.turn.understanding.intent) == (False, None, "greet")
+    assert engine.carry_out(hello) is hello.turn
+    # Carrying out the slow plan runs its action (offline here).
+    assert engine.carry_out(joke).understanding.intent == "joke"
+
+
+def test_the_engine_refuses_rules_naming_actions_it_was_not_given():
+    with pytest.raises(ValueError, match="'joke'"):
+        Engine(load(), actions={})
 
 
 @pytest.mark.parametrize(

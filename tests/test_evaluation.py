@@ -1,5 +1,5 @@
 """Understanding measured: the held-out evaluation set stays at the level reached, and
-`python -m rules evaluate` counts what a rule author needs."""
+`python -m ruletools evaluate` counts what a rule author needs."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import Engine
-from rules import evaluate as measure
-from rules import load_rules
+from ruletools import engine_for, load
+from ruletools import evaluate as measure
 
 ROOT = Path(__file__).resolve().parent.parent
 HELD_OUT = [ROOT / "tests/data/heldout.jsonl", ROOT / "tests/data/heldout-oos.jsonl"]
@@ -33,13 +32,13 @@ FLOORS = {
 @pytest.fixture(scope="module")
 def report() -> measure.Report:
     cases = [case for path in HELD_OUT for case in measure.load_cases(path)]
-    return measure.run(cases, measure.predictor(Engine(load_rules())))
+    return measure.run(cases, measure.predictor(engine_for(load())))
 
 
 def test_the_held_out_set_is_large_enough_and_covers_every_demo_intent():
     cases = [case for path in HELD_OUT for case in measure.load_cases(path)]
     intents = {case.intent for case in cases}
-    assert {i.name for i in load_rules().intents} <= intents
+    assert {i.name for i in load().intents} <= intents
     assert sum(case.intent != "fallback" for case in cases) >= 400
     assert sum(case.intent == "fallback" for case in cases) >= 200
 
@@ -49,11 +48,11 @@ def test_held_out_figures_stay_at_the_level_reached(report):
 
 
 def test_held_out_figures_hold_beyond_the_rules_own_examples():
-    rules = load_rules()
+    rules = load()
     cases = [case for path in HELD_OUT for case in measure.load_cases(path)]
     unseen = measure.unseen(cases, rules)
     assert 0 < len(unseen) < len(cases)
-    report = measure.run(unseen, measure.predictor(Engine(rules)))
+    report = measure.run(unseen, measure.predictor(engine_for(rules)))
     assert measure.failed_thresholds(report, list(FLOORS.items())) == []
 
 
@@ -106,7 +105,7 @@ def test_scoring_counts_intents_slots_and_confidence():
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "rules", "evaluate", *args],
+        [sys.executable, "-m", "ruletools", "evaluate", *args],
         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from engine import ConversationState, Engine, Message
-from rules import load_rules
+from ruletools import engine_for, load
 
 RULES = """\
 intents:
@@ -66,7 +66,7 @@ settings:
 def engine(tmp_path_factory) -> Engine:
     folder: Path = tmp_path_factory.mktemp("rules")
     (folder / "rules.yml").write_text(RULES, encoding="utf-8")
-    return Engine(load_rules(folder / "rules.yml"), random.Random(1))
+    return engine_for(load(folder / "rules.yml"), random.Random(1))
 
 
 def understood(engine: Engine, text: str) -> tuple[str | None, dict]:
@@ -203,7 +203,7 @@ settings:
 """,
         encoding="utf-8",
     )
-    engine = Engine(load_rules(tmp_path / "trip.yml"), random.Random(1))
+    engine = engine_for(load(tmp_path / "trip.yml"), random.Random(1))
     state = ConversationState()
     said = []
     for text in ["trip to Lisbon", "on friday", "3"]:

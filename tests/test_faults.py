@@ -14,6 +14,7 @@ import requests
 from memory import SqliteStore
 from tests.conftest import signature_for, whatsapp_form
 from tests.servers import Server
+from tests.stores import kept_state
 from tests.test_followups import slow_joke
 
 SENDER = "whatsapp:+15550007777"
@@ -83,7 +84,7 @@ def test_a_worker_killed_mid_message_leaves_the_state_consistent(upstream, tmp_p
     store = SqliteStore(tmp_path / "bot.db")
     history = [e.text for e in store.history(SENDER)]
     assert history == ["my name is Ana", "what is my name"]  # nothing half-done
-    assert store.load(SENDER).turns == 2
+    assert kept_state(store, SENDER).turns == 2
     store.close()
 
 

@@ -11,6 +11,7 @@ from engine import ConversationState, Reply
 from memory import Exchange, SqliteStore
 from memory.base import DAY
 from tests.conftest import base_settings
+from tests.stores import commit, kept_state, recorded
 
 
 @pytest.fixture
@@ -22,8 +23,11 @@ def seed(path, sender: str, days_ago: float, name: str) -> None:
     at = time.time() - days_ago * DAY
     store = SqliteStore(path, clock=lambda: at)
     state = ConversationState(variables={"name": name}, turns=1)
-    store.commit(
-        sender, state, Exchange(f"SM-{sender}", at, "whatsapp", "hi", None, 0, (Reply("Hi"),))
+    commit(
+        store,
+        sender,
+        state,
+        Exchange(f"SM-{sender}", at, "whatsapp", "hi", None, 0, (Reply("Hi"),)),
     )
     store.close()
 
@@ -42,9 +46,9 @@ def test_purge_deletes_what_is_older_than_the_retention_period(path):
     assert result.exit_code == 0, result.output
     assert result.output == f"Deleted 3 items older than 30 days from sqlite:///{path}.\n"
     check = SqliteStore(path, retention_days=0)
-    assert check.load("old") == ConversationState()
+    assert kept_state(check, "old") == ConversationState()
     assert check.history("old") == []
-    assert check.load("new").variables == {"name": "New"}
+    assert kept_state(check, "new").variables == {"name": "New"}
 
 
 def test_purge_follows_the_configured_period(path):
@@ -65,9 +69,9 @@ def test_forget_deletes_one_sender(path):
     assert result.exit_code == 0, result.output
     assert "+15550001" not in result.output
     check = SqliteStore(path)
-    assert check.load("whatsapp:+15550001") == ConversationState()
-    assert check.recorded("whatsapp:+15550001", "SM-whatsapp:+15550001") is None
-    assert check.load("whatsapp:+15550002").variables == {"name": "Bo"}
+    assert kept_state(check, "whatsapp:+15550001") == ConversationState()
+    assert recorded(check, "whatsapp:+15550001", "SM-whatsapp:+15550001") is None
+    assert kept_state(check, "whatsapp:+15550002").variables == {"name": "Bo"}
 
 
 def test_a_store_that_is_down_is_reported(tmp_path):

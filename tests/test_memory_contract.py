@@ -9,10 +9,10 @@ from dataclasses import replace
 
 import pytest
 
-from engine import ConversationState, Reply
-from engine.state import Pending
-from memory import Exchange, MemoryStore, RedisStore, SqliteStore, StoreBusy
+from conversation import ConversationState, Pending, Reply
+from memory import Exchange, MemoryStore, RedisStore, SqliteStore
 from memory.base import DAY, HISTORY_LIMIT, RECORD_LIMIT
+from tests.stores import commit, counted, kept_state, recorded
 
 T0 = 1_800_000_000.0  # a fixed "now", in seconds since 1970
 
@@ -62,6 +62,12 @@ def exchange(message_id: str, at: float, text: str = "hi", reply: str = "Hello!"
     return Exchange(message_id, at, "whatsapp", text, "greet", 0.95, (Reply(reply),))
 
 
+def count(store, sender: str) -> int:
+    """Count one more message from the sender, as the pipeline does; the count so far."""
+    with store.turn(sender) as turn:
+        return turn.count_message()
+
+
 def state(name: str = "", turns: int = 1) -> ConversationState:
     return ConversationState(
         last_intent="greet", variables={"name": name} if name else {}, turns=turns
@@ -69,9 +75,9 @@ def state(name: str = "", turns: int = 1) -> ConversationState:
 
 
 def test_an_unknown_sender_starts_fresh(store):
-    assert store.load("whatsapp:+1555") == ConversationState()
+    assert kept_state(store, "whatsapp:+1555") == ConversationState()
     assert store.history("whatsapp:+1555") == []
-    assert store.recorded("whatsapp:+1555", "SM1") is None
+    assert recorded(store, "whatsapp:+1555", "SM1") is None
 
 
 def test_a_commit_keeps_state_history_and_reply(store, clock):
@@ -79,167 +85,230 @@ def test_a_commit_keeps_state_history_and_reply(store, clock):
     kept = replace(state("Ana"), pending=pending, suggestion="joke", menu_open=True)
     reply = Reply("Hi Ana 👋 — ünïcödé & <xml>", ("https://example.com/a.png",))
     entry = Exchange("SM1", clock.now, "whatsapp", "hi, I'm Ana 🙂", "greet", 0.9, (reply,))
-    assert store.commit("whatsapp:+1555", kept, entry) is True
-    assert store.load("whatsapp:+1555") == kept
+    assert commit(store, "whatsapp:+1555", kept, entry) is True
+    assert kept_state(store, "whatsapp:+1555") == kept
     assert store.history("whatsapp:+1555") == [entry]
-    assert store.recorded("whatsapp:+1555", "SM1") == (reply,)
+    assert recorded(store, "whatsapp:+1555", "SM1") == (reply,)
     store.check()
 
 
 def test_a_recorded_message_changes_nothing_the_second_time(store, clock):
-    assert store.commit("a", state("Ana", 1), exchange("SM1", clock.now, reply="first"))
+    assert commit(store, "a", state("Ana", 1), exchange("SM1", clock.now, reply="first"))
     clock.now += 5
-    assert store.commit("a", state("Bo", 2), exchange("SM1", clock.now, reply="second")) is False
-    assert store.load("a") == state("Ana", 1)
+    assert commit(store, "a", state("Bo", 2), exchange("SM1", clock.now, reply="second")) is False
+    assert kept_state(store, "a") == state("Ana", 1)
     assert [e.replies[0].text for e in store.history("a")] == ["first"]
-    assert store.recorded("a", "SM1") == (Reply("first"),)
+    assert recorded(store, "a", "SM1") == (Reply("first"),)
 
 
 def test_records_belong_to_their_sender(store, clock):
-    store.commit("a", state(), exchange("SM1", clock.now))
-    assert store.recorded("b", "SM1") is None
-    assert store.commit("b", state(), exchange("SM1", clock.now)) is True
+    commit(store, "a", state(), exchange("SM1", clock.now))
+    assert recorded(store, "b", "SM1") is None
+    assert commit(store, "b", state(), exchange("SM1", clock.now)) is True
 
 
 def test_messages_without_an_id_are_kept_but_not_recorded(store, clock):
-    assert store.commit("a", state(turns=1), exchange("", clock.now))
-    assert store.commit("a", state(turns=2), exchange("", clock.now + 1))
+    assert commit(store, "a", state(turns=1), exchange("", clock.now))
+    assert commit(store, "a", state(turns=2), exchange("", clock.now + 1))
     assert len(store.history("a")) == 2
-    assert store.load("a").turns == 2
-    assert store.recorded("a", "") is None
+    assert kept_state(store, "a").turns == 2
+    assert recorded(store, "a", "") is None
 
 
 def test_history_keeps_the_latest_exchanges_oldest_first(store, clock):
     for n in range(HISTORY_LIMIT + 7):
-        store.commit("a", state(turns=n), exchange(f"SM{n}", clock.now + n, text=f"m{n}"))
+        commit(store, "a", state(turns=n), exchange(f"SM{n}", clock.now + n, text=f"m{n}"))
     texts = [e.text for e in store.history("a")]
     assert texts == [f"m{n}" for n in range(7, HISTORY_LIMIT + 7)]
 
 
 def test_reply_records_are_bounded_newest_kept(store, clock):
     for n in range(RECORD_LIMIT + 3):
-        store.commit("a", state(), exchange(f"SM{n}", clock.now + n))
-    assert store.recorded("a", "SM0") is None
-    assert store.recorded("a", "SM2") is None
-    assert store.recorded("a", "SM3") is not None
-    assert store.recorded("a", f"SM{RECORD_LIMIT + 2}") is not None
+        commit(store, "a", state(), exchange(f"SM{n}", clock.now + n))
+    assert recorded(store, "a", "SM0") is None
+    assert recorded(store, "a", "SM2") is None
+    assert recorded(store, "a", "SM3") is not None
+    assert recorded(store, "a", f"SM{RECORD_LIMIT + 2}") is not None
 
 
 def test_forget_deletes_everything_about_one_sender(store, clock):
-    store.commit("a", state("Ana"), exchange("SM1", clock.now))
-    store.commit("b", state("Bo"), exchange("SM2", clock.now))
+    commit(store, "a", state("Ana"), exchange("SM1", clock.now))
+    commit(store, "b", state("Bo"), exchange("SM2", clock.now))
     store.forget("a")
-    assert store.load("a") == ConversationState()
+    assert kept_state(store, "a") == ConversationState()
     assert store.history("a") == []
-    assert store.recorded("a", "SM1") is None
-    assert store.commit("a", state("Ana"), exchange("SM1", clock.now)) is True
-    assert store.load("b") == state("Bo")
+    assert recorded(store, "a", "SM1") is None
+    assert commit(store, "a", state("Ana"), exchange("SM1", clock.now)) is True
+    assert kept_state(store, "b") == state("Bo")
     assert [e.message_id for e in store.exchanges()].count("SM2") == 1
 
 
 def test_exchanges_lists_every_sender(store, clock):
-    store.commit("a", state(), exchange("SM1", clock.now, text="one"))
-    store.commit("b", state(), exchange("SM2", clock.now, text="two"))
+    commit(store, "a", state(), exchange("SM1", clock.now, text="one"))
+    commit(store, "b", state(), exchange("SM2", clock.now, text="two"))
     assert sorted(e.text for e in store.exchanges()) == ["one", "two"]
 
 
 def test_data_older_than_the_retention_period_is_gone(store, clock):
-    store.commit("old", state("Old"), exchange("SM1", clock.now, text="old"))
-    store.commit("active", state("A"), exchange("SM2", clock.now, text="early"))
+    commit(store, "old", state("Old"), exchange("SM1", clock.now, text="old"))
+    commit(store, "active", state("A"), exchange("SM2", clock.now, text="early"))
     clock.now += 20 * DAY
-    store.commit("active", state("A", 2), exchange("SM3", clock.now, text="recent"))
+    commit(store, "active", state("A", 2), exchange("SM3", clock.now, text="recent"))
     clock.now += 11 * DAY  # "old" and "early" are 31 days old, "recent" 11
     # Invisible at once, even before a purge runs...
-    assert store.load("old") == ConversationState()
-    assert store.recorded("old", "SM1") is None
+    assert kept_state(store, "old") == ConversationState()
+    assert recorded(store, "old", "SM1") is None
     assert [e.text for e in store.history("active")] == ["recent"]
     # ...and deleted by the purge.
     assert store.purge() >= 3
     assert store.purge() == 0
     assert sorted(e.text for e in store.exchanges()) == ["recent"]
-    assert store.load("active") == state("A", 2)
-    assert store.recorded("active", "SM3") is not None
+    assert kept_state(store, "active") == state("A", 2)
+    assert recorded(store, "active", "SM3") is not None
 
 
 def test_retention_zero_keeps_everything(kind, tmp_path, backend_url, clock):
     store = make_store(kind, tmp_path, backend_url, clock, retention_days=0)
-    store.commit("a", state("Ana"), exchange("SM1", clock.now))
+    commit(store, "a", state("Ana"), exchange("SM1", clock.now))
     clock.now += 5000 * DAY
     assert store.purge() == 0
-    assert store.load("a") == state("Ana")
+    assert kept_state(store, "a") == state("Ana")
     assert len(store.history("a")) == 1
     store.close()
 
 
+def announcing(store):
+    """`store`, whose turns set `store.asking` when they start asking for a sender's lock."""
+    store.asking = threading.Event()
+    acquire = store._acquire
+
+    def _acquire(sender, wait):
+        store.asking.set()
+        return acquire(sender, wait)
+
+    store._acquire = _acquire
+    return store
+
+
 def test_one_senders_messages_wait_for_each_other(store):
     order = []
-    holding = threading.Event()
-
-    def second():
-        holding.wait()
-        with store.lock("a"):
-            order.append("second")
-
-    thread = threading.Thread(target=second)
-    thread.start()
-    with store.lock("a"):
-        holding.set()
-        time.sleep(0.2)
+    with store.turn("a"):
+        announcing(store)
+        thread = threading.Thread(target=lambda: order.append(next_turn(store, "a")))
+        thread.start()
+        assert store.asking.wait(30)  # the second turn asks for the lock while it is held
         order.append("first")
-    thread.join(5)
+    thread.join(30)
     assert order == ["first", "second"]
 
 
-def test_different_senders_do_not_wait(store):
+def next_turn(store, sender: str) -> str:
+    with store.turn(sender) as turn:
+        return "busy" if turn.busy else "second"
+
+
+def test_a_turn_that_waits_in_vain_is_busy_and_reads_nothing(store, clock):
+    commit(store, "a", state("Ana"), exchange("SM1", clock.now))
+    store.lock_wait = 0.05
+    with store.turn("a") as first:
+        with store.turn("b") as other:  # other senders go ahead
+            assert (other.busy, other.state) == (False, ConversationState())
+        with store.turn("a", "SM1") as second:
+            assert (second.busy, second.state, second.recorded) == (True, ConversationState(), None)
+        assert first.state == state("Ana")
+
+
+def test_an_optimistic_turn_writes_at_its_end(store, clock):
+    with store.turn("a", "SM1", optimistic=True) as turn:
+        assert (turn.busy, turn.count_message()) == (False, 1)
+        turn.keep(state("Ana"), exchange("SM1", clock.now))
+        assert recorded(store, "a", "SM1") is None  # nothing written before the end
+    assert (turn.conflict, turn.duplicate) == (False, None)
+    assert kept_state(store, "a") == state("Ana")
+    assert recorded(store, "a", "SM1") == (Reply("Hello!"),)
+    assert counted(store, "a") == 1
+
+
+def test_an_optimistic_turn_never_waits_for_a_held_lock(store):
+    store.lock_wait = 30.0  # a turn that waited would time the test out
+    with store.turn("a"), store.turn("a", optimistic=True) as turn:
+        assert turn.busy
+    with store.turn("a", optimistic=True) as turn:  # free again
+        assert not turn.busy
+
+
+def test_an_optimistic_turn_overtaken_by_another_writes_nothing(store, clock):
+    with store.turn("a", "SM2", optimistic=True) as late:
+        late.count_message()
+        late.keep(state("Bo"), exchange("SM2", clock.now))
+        assert commit(store, "a", state("Ana"), exchange("SM1", clock.now))
+    assert late.conflict
+    assert kept_state(store, "a") == state("Ana")
+    assert recorded(store, "a", "SM2") is None
+    assert counted(store, "a") == 0
+    assert [e.message_id for e in store.history("a")] == ["SM1"]
+
+
+def test_an_optimistic_turn_yields_to_a_lock_taken_meanwhile(store, clock):
+    with store.turn("a", "SM2", optimistic=True) as late:
+        late.keep(state("Bo"), exchange("SM2", clock.now))
+        held = store.turn("a")
+        held.__enter__()  # another message takes the sender and is still at work
+    assert late.conflict
+    held.__exit__(None, None, None)
+    assert kept_state(store, "a") == ConversationState()
+
+
+def test_a_turn_that_raises_writes_nothing(store, clock):
     store.lock_wait = 0.2
-    with store.lock("a"):
-        with store.lock("b"):
-            pass
-        with pytest.raises(StoreBusy), store.lock("a"):
-            pass  # pragma: no cover -- the lock is held
+
+    def failing_turn(optimistic: bool) -> None:
+        with store.turn("a", "SM1", optimistic) as turn:
+            turn.count_message()
+            turn.keep(state("Ana"), exchange("SM1", clock.now))
+            raise RuntimeError("the engine failed")
+
+    for optimistic in (False, True):
+        with pytest.raises(RuntimeError, match="the engine failed"):
+            failing_turn(optimistic)
+    assert (kept_state(store, "a"), counted(store, "a")) == (ConversationState(), 0)
+    assert recorded(store, "a", "SM1") is None
+    with store.turn("a") as turn:  # and the lock is free again
+        assert not turn.busy
 
 
-def test_a_lock_asked_for_with_no_wait_is_tried_once(store):
-    store.lock_wait = 3.0
-    with store.lock("a"):
-        started = time.monotonic()
-        with pytest.raises(StoreBusy, match="for 0 s"), store.lock("a", wait=0):
-            pass  # pragma: no cover -- the lock is held
-        assert time.monotonic() - started < 0.5  # not the 3 s lock_wait
-    with store.lock("a", wait=0):  # free again: taken at the first try
-        pass
-
-
-def test_the_lock_is_free_again_after_an_error(store):
-    store.lock_wait = 0.2
-    with pytest.raises(RuntimeError), store.lock("a"):
-        raise RuntimeError("the engine failed")
-    with store.lock("a"):
-        pass
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_a_message_recorded_behind_a_turns_back_makes_it_a_duplicate(store, clock):
+    store.lock_lease, store.lock_wait = 0.1, 30.0
+    with store.turn("a", "SM1") as slow:
+        assert slow.recorded is None
+        slow.keep(state("Bo"), exchange("SM1", clock.now, reply="second"))
+        # The slow turn outlives its lease; another worker takes the sender over and
+        # answers the same message first.
+        assert commit(store, "a", state("Ana"), exchange("SM1", clock.now, reply="first"))
+    assert slow.duplicate == (Reply("first"),)
+    assert kept_state(store, "a") == state("Ana")
+    assert [e.replies[0].text for e in store.history("a")] == ["first"]
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "redis"])
 def test_a_lock_left_by_a_dead_worker_expires(store):
-    store.lock_lease, store.lock_wait = 0.3, 3.0
-    abandoned = store.lock("a")
+    store.lock_lease, store.lock_wait = 0.3, 30.0
+    abandoned = store.turn("a")
     abandoned.__enter__()  # the worker dies here and never releases the lock
-    started = time.monotonic()
-    with store.lock("a"):
-        waited = time.monotonic() - started
-    assert waited >= 0.25
+    with store.turn("a") as turn:
+        assert not turn.busy  # taken over once the lease ran out, well within lock_wait
 
 
 def _count_up(kind: str, location: str, sender: str, times: int) -> None:
     """In another process: read-modify-write the sender's turn counter under the lock."""
     store = SqliteStore(location) if kind == "sqlite" else RedisStore(location)
     for n in range(times):
-        with store.lock(sender):
-            current = store.load(sender)
-            kept = replace(current, turns=current.turns + 1)
-            store.commit(
-                sender,
-                kept,
-                exchange(f"SM-{multiprocessing.current_process().pid}-{n}", time.time()),
+        message_id = f"SM-{multiprocessing.current_process().pid}-{n}"
+        with store.turn(sender, message_id) as turn:
+            assert not turn.busy
+            turn.keep(
+                replace(turn.state, turns=turn.state.turns + 1), exchange(message_id, time.time())
             )
     store.close()
 
@@ -260,16 +329,16 @@ def test_four_processes_lose_no_update(kind, tmp_path, backend_url):
         worker.join(60)
         assert worker.exitcode == 0
     store = SqliteStore(location) if kind == "sqlite" else RedisStore(location)
-    assert store.load("whatsapp:+1555").turns == 100
+    assert kept_state(store, "whatsapp:+1555").turns == 100
     assert len(store.history("whatsapp:+1555")) == HISTORY_LIMIT
     store.close()
 
 
 def test_messages_are_counted_per_sender_and_minute(store, clock):
-    assert [store.count_message("a") for _ in range(3)] == [1, 2, 3]
-    assert store.count_message("b") == 1
+    assert [count(store, "a") for _ in range(3)] == [1, 2, 3]
+    assert count(store, "b") == 1
     clock.now += 60
-    assert store.count_message("a") == 1
+    assert count(store, "a") == 1
     clock.now += 60
     store.forget("a")
-    assert store.count_message("a") == 1
+    assert count(store, "a") == 1

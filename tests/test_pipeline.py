@@ -6,17 +6,16 @@ from __future__ import annotations
 import logging
 import random
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import pytest
 
-from engine import Engine, Message
+from conversation import ActionContext, Message, Outcome, Skill
 from memory import MemoryStore, SqliteStore, StoreUnavailable
 from pipeline import APOLOGY, BUSY, DEGRADED, SLOW_DOWN, Pipeline
-from rules import load_rules
-from skills import ActionContext, Outcome
+from ruletools import engine_for, load
+from tests.stores import kept_state, recorded
 
 
 def message(sender: str, body: str, message_id: str = "") -> Message:
@@ -32,14 +31,14 @@ def store(tmp_path):
 
 @pytest.fixture
 def pipeline(store):
-    return Pipeline(Engine(load_rules()), store)
+    return Pipeline(engine_for(load()), store)
 
 
 def test_state_is_kept_per_sender(pipeline):
     pipeline.handle(message("a", "my name is Ana"))
     pipeline.handle(message("b", "my name is Bo"))
     assert pipeline.handle(message("a", "whats my name")).replies[0].text == "Your name is Ana 😊"
-    assert pipeline.store.load("b").variables == {"name": "Bo"}
+    assert kept_state(pipeline.store, "b").variables == {"name": "Bo"}
 
 
 def test_each_exchange_is_kept_in_the_history(pipeline):
@@ -56,18 +55,18 @@ def test_a_redelivered_message_gets_the_first_reply_and_no_second_turn(pipeline)
     assert first.outcome == "answered"
     assert {h.outcome for h in again} == {"duplicate"}
     assert {h.replies for h in again} == {first.replies}
-    assert pipeline.store.load("a").turns == 1
+    assert kept_state(pipeline.store, "a").turns == 1
     assert len(pipeline.store.history("a")) == 1
 
 
 def test_the_same_message_ten_times_at_once_is_answered_once(store):
     # Jokes are picked at random, so a second run of the engine would likely differ.
-    pipeline = Pipeline(Engine(load_rules(), rng=random.Random()), store)
+    pipeline = Pipeline(engine_for(load(), rng=random.Random()), store)
     with ThreadPoolExecutor(10) as pool:
         results = list(pool.map(lambda _: pipeline.handle(message("a", "joke", "SM7")), range(10)))
     assert sorted(h.outcome for h in results) == ["answered"] + ["duplicate"] * 9
     assert len({h.replies for h in results}) == 1
-    assert store.load("a").turns == 1
+    assert kept_state(store, "a").turns == 1
 
 
 def test_forget_me_deletes_state_history_and_records(pipeline):
@@ -76,33 +75,33 @@ def test_forget_me_deletes_state_history_and_records(pipeline):
     handled = pipeline.handle(message("a", "delete my data", "SM3"))
     assert handled.outcome == "forgotten"
     assert "forgotten" in handled.replies[0].text.lower() or "deleted" in handled.replies[0].text
-    assert pipeline.store.load("a").variables == {}
+    assert kept_state(pipeline.store, "a").variables == {}
     assert pipeline.store.history("a") == []
-    assert pipeline.store.recorded("a", "SM1") is None
-    assert pipeline.store.load("b").variables == {"name": "Bo"}
+    assert recorded(pipeline.store, "a", "SM1") is None
+    assert kept_state(pipeline.store, "b").variables == {"name": "Bo"}
 
 
 class BrokenStore(MemoryStore):
     """A real store whose server has gone away after start-up."""
 
-    def load(self, sender):
-        raise StoreUnavailable("Redis redis://127.0.0.1:1/0: load the state: ConnectionError")
+    def _read(self, turn):
+        raise StoreUnavailable("Redis redis://127.0.0.1:1/0: read the turn: ConnectionError")
 
 
 def test_a_failing_store_gets_the_degraded_reply_and_a_log_line(caplog):
-    pipeline = Pipeline(Engine(load_rules()), BrokenStore())
+    pipeline = Pipeline(engine_for(load()), BrokenStore())
     with caplog.at_level(logging.ERROR, logger="bot.pipeline"):
         handled = pipeline.handle(message("whatsapp:+14155550123", "hi", "SM9"))
     assert (handled.outcome, handled.replies[0].text) == ("degraded", DEGRADED)
     assert "SM9" in caplog.text
-    assert "load the state: ConnectionError" in caplog.text
+    assert "read the turn: ConnectionError" in caplog.text
 
 
 def test_a_message_behind_a_stuck_one_gets_the_busy_reply():
     store = MemoryStore()
     store.lock_wait = 0.1
-    pipeline = Pipeline(Engine(load_rules()), store)
-    with store.lock("a"):
+    pipeline = Pipeline(engine_for(load()), store)
+    with store.turn("a"):  # another message's turn, holding the sender's lock
         handled = pipeline.handle(message("a", "hi", "SM1"))
     assert (handled.outcome, handled.replies[0].text) == ("busy", BUSY)
     # Not recorded: the same message sent again later is answered normally.
@@ -120,7 +119,7 @@ def test_the_retention_purge_runs_once_an_hour_in_the_background(tmp_path):
             purged.set()
             return super().purge()
 
-    pipeline = Pipeline(Engine(load_rules()), CountingStore(), clock=lambda: now[0])
+    pipeline = Pipeline(engine_for(load()), CountingStore(), clock=lambda: now[0])
     pipeline.handle(message("a", "hi"))
     assert purged.wait(5)
     purged.clear()
@@ -136,8 +135,8 @@ def test_a_sender_over_the_rate_limit_is_told_once_then_ignored(tmp_path):
     now = [1_800_000_000.0]
     shared = tmp_path / "bot.db"
     # Two pipelines on one file stand for two workers: the limit is shared.
-    one = Pipeline(Engine(load_rules()), SqliteStore(shared, clock=lambda: now[0]), rate_limit=3)
-    two = Pipeline(Engine(load_rules()), SqliteStore(shared, clock=lambda: now[0]), rate_limit=3)
+    one = Pipeline(engine_for(load()), SqliteStore(shared, clock=lambda: now[0]), rate_limit=3)
+    two = Pipeline(engine_for(load()), SqliteStore(shared, clock=lambda: now[0]), rate_limit=3)
     outcomes = [p.handle(message("a", "hi")).outcome for p in (one, two, one)]
     assert outcomes == ["answered"] * 3
     told = two.handle(message("a", "hi"))
@@ -149,7 +148,7 @@ def test_a_sender_over_the_rate_limit_is_told_once_then_ignored(tmp_path):
     assert two.handle(message("a", "hi")).outcome == "answered"
 
 
-def threads_seen(quick: frozenset[str]) -> tuple[Pipeline, list[str]]:
+def threads_seen(quick: bool) -> tuple[Pipeline, list[str]]:
     """A pipeline whose only action, `where`, notes the thread it runs on; `quick` says
     whether it promises never to wait."""
     seen: list[str] = []
@@ -158,21 +157,21 @@ def threads_seen(quick: frozenset[str]) -> tuple[Pipeline, list[str]]:
         seen.append(threading.current_thread().name)
         return Outcome()
 
-    rules = load_rules()
+    rules = load()
     rules = replace(rules, intents=tuple(replace(i, action="where") for i in rules.intents))
-    engine = Engine(rules, actions={"where": where}, quick=quick)
+    engine = engine_for(rules, actions={"where": Skill(where, quick=quick)})
     return Pipeline(engine, MemoryStore()), seen
 
 
 def test_a_quick_turn_is_answered_on_the_callers_thread():
-    pipeline, seen = threads_seen(frozenset({"where"}))
+    pipeline, seen = threads_seen(quick=True)
     handled = pipeline.handle(message("a", "hi", "SM1"), budget=1)
     assert handled.outcome == "answered"
     assert seen == [threading.current_thread().name]
 
 
 def test_a_turn_with_an_action_that_may_wait_runs_on_the_pool():
-    pipeline, seen = threads_seen(frozenset())
+    pipeline, seen = threads_seen(quick=False)
     handled = pipeline.handle(message("a", "hi", "SM1"), budget=1)
     assert handled.outcome == "answered"
     assert len(seen) == 1
@@ -184,7 +183,7 @@ def test_a_turn_with_an_action_that_may_wait_runs_on_the_pool():
 
 
 def test_a_slow_turn_is_counted_once_against_the_rate_limit():
-    pipeline, seen = threads_seen(frozenset())
+    pipeline, seen = threads_seen(quick=False)
     pipeline.rate_limit = 2
     outcomes = [pipeline.handle(message("a", "hi", f"SM{n}"), budget=1).outcome for n in range(3)]
     assert outcomes == ["answered", "answered", "limited"]
@@ -192,34 +191,51 @@ def test_a_slow_turn_is_counted_once_against_the_rate_limit():
     pipeline.close()
 
 
+class WaitingStore(MemoryStore):
+    """A real store that says when a turn starts waiting for a sender's lock."""
+
+    def __init__(self):
+        super().__init__()
+        self.waiting = threading.Event()
+
+    def _acquire(self, sender, wait):
+        if self._lock(sender).locked():
+            self.waiting.set()
+        return super()._acquire(sender, wait)
+
+
 def test_a_message_behind_a_busy_one_waits_its_turn_within_the_budget():
-    store = MemoryStore()
-    pipeline = Pipeline(Engine(load_rules()), store)
+    store = WaitingStore()
+    pipeline = Pipeline(engine_for(load()), store)
     held = threading.Event()
+    order = []
 
     def hold_the_lock():
-        with store.lock("a"):
+        with store.turn("a"):
             held.set()
-            time.sleep(0.3)
+            store.waiting.wait(30)  # until the message below waits for this very lock
+            order.append("released")
 
     holder = threading.Thread(target=hold_the_lock)
     holder.start()
-    held.wait(5)
-    started = time.monotonic()
-    handled = pipeline.handle(message("a", "hi", "SM1"), budget=2)
+    assert held.wait(30)
+    handled = pipeline.handle(message("a", "hi", "SM1"), budget=30)
+    order.append(handled.outcome)
     holder.join()
-    assert handled.outcome == "answered"
-    assert 0.2 < time.monotonic() - started < 2
+    assert order == ["released", "answered"]
+    assert kept_state(store, "a").turns == 1
     pipeline.close()
 
 
 def test_a_failing_quick_turn_gets_the_apology(monkeypatch, caplog):
-    pipeline = Pipeline(Engine(load_rules()), MemoryStore())
+    pipeline = Pipeline(engine_for(load()), MemoryStore())
 
-    def explode(state, message, quick=False):
+    def explode(state, message):
         raise RuntimeError("a rule blew up")
 
-    monkeypatch.setattr(pipeline.engine, "respond", explode)
+    monkeypatch.setattr(pipeline.engine, "plan", explode)
     handled = pipeline.handle(message("a", "hi", "SM1"), budget=1)
     assert (handled.outcome, handled.replies[0].text) == ("failed", APOLOGY)
     assert "RuntimeError: a rule blew up" in caplog.text
+    # Nothing was kept of the failed turn: the message, sent again, is new.
+    assert recorded(pipeline.store, "a", "SM1") is None

@@ -1,4 +1,4 @@
-"""`python -m rules check | explain | test`, run as a rule author runs them."""
+"""`python -m ruletools check | explain | test`, run as a rule author runs them."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def rules_cli(*args: str, stdin: str = "", env: dict | None = None) -> subprocess.CompletedProcess:
     environment = {**os.environ, "BOT_RULES": "", **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "rules", *args],
+        [sys.executable, "-m", "ruletools", *args],
         cwd=ROOT, input=stdin, capture_output=True, text=True, env=environment, timeout=60, check=False,
     )  # fmt: skip
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from rules import DEMO_RULES, Response, RuleError, load_rules
+from skills import shipped
 
 
 def write(folder: Path, name: str, text: str) -> Path:
@@ -32,7 +33,7 @@ def problems(path: Path) -> list[str]:
 
 
 def test_demo_rules_load():
-    rules = load_rules(DEMO_RULES)
+    rules = load_rules(DEMO_RULES, shipped())
     assert {i.name for i in rules.intents} >= {"greet", "goodbye", "thanks", "help"}
     assert rules.settings.fallback
 

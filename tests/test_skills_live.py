@@ -10,7 +10,7 @@ import yaml
 
 from config import settings_from
 from engine import ConversationState, Engine, Location, Message
-from rules import load_rules
+from ruletools import engine_for, load
 from skills.offline import DATA
 from skills.services import Services
 from tests.conftest import live_settings
@@ -21,14 +21,14 @@ OFFLINE_JOKES = {j["setup"] for j in yaml.safe_load((DATA / "jokes.yml").read_te
 OFFLINE_PICTURES = yaml.safe_load((DATA / "pictures.yml").read_text())
 
 
-def engine_for(base_url: str) -> Engine:
+def live_engine(base_url: str) -> Engine:
     settings = settings_from({}, live_settings(base_url, BOT_ALLOW_PRIVATE_URLS="true"))
-    return Engine(load_rules(), rng=random.Random(7), services=Services.from_settings(settings))
+    return engine_for(load(), rng=random.Random(7), services=Services.from_settings(settings))
 
 
 @pytest.fixture
 def engine(upstream):
-    return engine_for(upstream.url_for("").rstrip("/"))
+    return live_engine(upstream.url_for("").rstrip("/"))
 
 
 def ask(engine: Engine, text: str = "", location: Location | None = None):
@@ -55,9 +55,9 @@ MODES = ["500", "garbage", "wrong shape", "empty", "refused"]
 
 def engine_failing(upstream, path: str, mode: str, shape: object = None) -> Engine:
     if mode == "refused":
-        return engine_for(f"http://127.0.0.1:{closed_port()}")
+        return live_engine(f"http://127.0.0.1:{closed_port()}")
     failing(upstream, path, mode, shape)
-    return engine_for(upstream.url_for("").rstrip("/"))
+    return live_engine(upstream.url_for("").rstrip("/"))
 
 
 # -- weather --------------------------------------------------------------------------------

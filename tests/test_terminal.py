@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot import create_app
 from tests.conftest import base_settings
+from tests.stores import kept_state
 
 
 def test_chat_answers_each_line_in_order(runner):
@@ -29,7 +30,7 @@ def test_chat_stops_at_quit_and_keeps_state_per_sender(app):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["chat", "--sender", "tester"], input="hi\n/quit\nhelp\n")
     assert result.output.count("bot> ") == 1
-    state = app.extensions["bot.pipeline"].store.load("tester")
+    state = kept_state(app.extensions["bot.pipeline"].store, "tester")
     assert (state.turns, state.last_intent) == (1, "greet")
 
 

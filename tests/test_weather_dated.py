@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from config import settings_from
+from conversation import ActionContext
 from engine import Location, Message
-from skills import ActionContext
 from skills.live import weather
 from skills.offline import offline_weather
 from skills.services import Services

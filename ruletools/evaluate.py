@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from conversation import ConversationState, Message
+from engine import Engine
 from nlp import fold
 
 FALLBACK = "fallback"
@@ -294,11 +296,9 @@ def format_report(report: Report, misses: bool = False) -> str:
     return "\n".join(lines)
 
 
-def predictor(engine) -> Callable[[Case], Prediction]:
+def predictor(engine: Engine) -> Callable[[Case], Prediction]:
     """What `engine` makes of a case, as the bot would act on it: below the rules'
     threshold it falls back (or only suggests), and nothing it found counts."""
-    from engine import ConversationState, Message
-
     threshold = engine.settings.threshold
 
     def predict(case: Case) -> Prediction:

@@ -1,9 +1,9 @@
 """Tools for rule authors.
 
-python -m rules check [PATH]            validate rule files (default: BOT_RULES or the demo)
-python -m rules explain [TEXT ...]      what the engine understands, one JSON line each
-python -m rules test TRANSCRIPTS ...    run conversation transcripts against the rules
-python -m rules evaluate FILE.jsonl ... accuracy, confusions and slot figures on labelled messages
+python -m ruletools check [PATH]            validate rule files (default: BOT_RULES or the demo)
+python -m ruletools explain [TEXT ...]      what the engine understands, one JSON line each
+python -m ruletools test TRANSCRIPTS ...    run conversation transcripts against the rules
+python -m ruletools evaluate FILE.jsonl ... accuracy, confusions and slot figures on labelled messages
 """
 
 from __future__ import annotations
@@ -13,8 +13,11 @@ import json
 import os
 import sys
 
-from rules.loader import DEMO_RULES, load_rules
-from rules.model import RuleError
+from conversation import Message
+from rules import DEMO_RULES, RuleError
+from ruletools import engine_for, load
+from ruletools import evaluate as measure
+from ruletools import transcripts as runner
 
 
 def _rules_path(given: str | None) -> str:
@@ -35,7 +38,7 @@ def _fraction(raw: str) -> float:
 
 def check(path: str) -> int:
     try:
-        rules = load_rules(path)
+        rules = load(path)
     except RuleError as error:
         for problem in error.problems:
             print(problem)
@@ -50,9 +53,7 @@ def check(path: str) -> int:
 
 
 def explain(path: str, texts: list[str]) -> int:
-    from engine import Engine, Message
-
-    engine = Engine(load_rules(path))
+    engine = engine_for(load(path))
     lines = texts or (line.rstrip("\n") for line in sys.stdin)
     for text in lines:
         understanding = engine.understand(Message("explain", "explain", body=text))
@@ -86,9 +87,7 @@ def explain(path: str, texts: list[str]) -> int:
 
 
 def test(path: str, transcripts: list[str]) -> int:
-    from rules import transcripts as runner
-
-    engine = runner.engine_for_transcripts(load_rules(path))
+    engine = runner.engine_for_transcripts(load(path))
     failed = passed = 0
     for location in transcripts:
         for conversation in runner.load(location):
@@ -107,10 +106,7 @@ def test(path: str, transcripts: list[str]) -> int:
 def evaluate(
     path: str, files: list[str], fmt: str, misses: bool, only_unseen: bool, minimums
 ) -> int:
-    from engine import Engine
-    from rules import evaluate as measure
-
-    rules = load_rules(path)
+    rules = load(path)
     cases = [case for name in files for case in measure.load_cases(name, fmt)]
     if only_unseen:
         kept = measure.unseen(cases, rules)
@@ -118,7 +114,7 @@ def evaluate(
             f"left out {len(cases) - len(kept)} cases that are examples of the rules, word for word"
         )
         cases = kept
-    report = measure.run(cases, measure.predictor(Engine(rules)))
+    report = measure.run(cases, measure.predictor(engine_for(rules)))
     print(measure.format_report(report, misses=misses))
     failed = measure.failed_thresholds(report, minimums)
     for line in failed:
@@ -127,7 +123,9 @@ def evaluate(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m rules", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m ruletools", description=__doc__.splitlines()[0]
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     check_parser = commands.add_parser("check", help="validate rule files")
     check_parser.add_argument("path", nargs="?", help="rule file or folder")

@@ -8,7 +8,7 @@
           bot: /weather in Paris/    # /…/ is a regular expression
           intent: weather            # optional: what was understood (`fallback` for none)
 
-The same runner serves the project's tests and rule authors (`python -m rules test`).
+The same runner serves the project's tests and rule authors (`python -m ruletools test`).
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ from pathlib import Path
 
 import yaml
 
-from engine import ConversationState, Engine, Message
+from conversation import ConversationState, Message
+from engine import Engine
 from rules.loader import rule_files
+from skills import shipped
 
 _TURN_KEYS = {"user", "bot", "intent", "media", "profile_name"}
 
@@ -107,4 +109,4 @@ def _matches(expected: str, said: str) -> bool:
 
 def engine_for_transcripts(rules) -> Engine:
     """An engine whose random choices repeat, so transcripts give the same answers each run."""
-    return Engine(rules, random.Random(0))  # noqa: S311 -- repeatable phrasing, not a secret
+    return Engine(rules, random.Random(0), actions=shipped())  # noqa: S311 -- repeatable phrasing, not a secret
