@@ -23,12 +23,13 @@ import config
 import logs
 import metrics
 import skills
-from channels import signature, terminal, webchat, whatsapp
-from channels.followups import FollowUps
+from channels import signature, terminal, whatsapp
+from channels.answering import Answering, answering
 from channels.hub import Hub, LocalHub
+from channels.webchat import WebChat
 from engine import Engine
 from memory import Store, StoreError, StoreUnavailable, open_store, shown_url
-from memory.commands import forget_command, purge_command, report_command
+from memory import commands as memory_commands
 from pipeline import Pipeline
 from rules import load_rules
 from skills.services import Services
@@ -52,11 +53,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         settings["BOT_LOG_SALT"],
         settings["BOT_METRICS_TOKEN"],
     ]
-    log = logs.configure(
-        settings["BOT_LOG_LEVEL"],
-        settings["BOT_LOG_SALT"] or settings["TWILIO_AUTH_TOKEN"],
-        secrets,
-    )
+    log = logs.configure(settings["BOT_LOG_LEVEL"], settings["BOT_LOG_SALT"], secrets)
 
     actions = skills.shipped()
     rules = load_rules(settings["BOT_RULES"], actions)
@@ -64,18 +61,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     services = None if settings["BOT_OFFLINE"] else Services.from_settings(settings)
     engine = Engine(rules, clock=lambda: datetime.now(zone), actions=actions, services=services)
     store = _open_store(app)
-    app.extensions["bot.pipeline"] = Pipeline(engine, store, rate_limit=settings["BOT_RATE_LIMIT"])
-    app.extensions["bot.followups"] = FollowUps.from_settings(settings)
-    app.extensions["bot.hub"] = _hub(settings["BOT_STORE_URL"])
-    app.extensions["bot.sockets"] = threading.BoundedSemaphore(
-        max(1, settings["BOT_CHAT_MAX_SOCKETS"])
-    )
-    # simple-websocket closes a socket whose frame passes this; smaller bad frames get an
-    # error frame instead (channels/webchat.py). Pings keep proxies from idling it out.
-    app.config["SOCK_SERVER_OPTIONS"] = {
-        "max_message_size": webchat.HARD_LIMIT,
-        "ping_interval": 25,
-    }
+    pipeline = Pipeline(engine, store, rate_limit=settings["BOT_RATE_LIMIT"])
+    Answering.from_settings(pipeline, settings).init_app(app)
+    memory_commands.init_app(app, store)
+    sockets = threading.BoundedSemaphore(max(1, settings["BOT_CHAT_MAX_SOCKETS"]))
+    WebChat(_hub(settings["BOT_STORE_URL"]), sockets).init_app(app)
     log.info("loaded %d intents from %s", len(rules.intents), settings["BOT_RULES"])
 
     proxies = settings["BOT_TRUSTED_PROXIES"]
@@ -91,12 +81,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     _warn_about_signatures(app)
 
     app.register_blueprint(whatsapp.bp)
-    app.register_blueprint(webchat.bp)
     app.cli.add_command(terminal.chat_command)
     app.cli.add_command(signature.sign_command)
-    app.cli.add_command(purge_command)
-    app.cli.add_command(forget_command)
-    app.cli.add_command(report_command)
     app.add_url_rule("/health", "health", health)
     app.add_url_rule("/metrics", "metrics", metrics.metrics_view)
     app.register_error_handler(HTTPException, _plain_error)
@@ -137,7 +123,7 @@ def _open_store(app: Flask) -> Store:
 
 def health() -> tuple[Response, int]:
     """200 when the bot can answer with its memory, 503 (with the reason) when it cannot."""
-    pipeline = current_app.extensions["bot.pipeline"]
+    pipeline = answering().pipeline
     store: dict[str, object] = {"url": pipeline.store.url, "ok": True}
     try:
         pipeline.store.check()

@@ -158,4 +158,7 @@ def settings_from(
     for name, parse in _PARSERS.items():
         if isinstance(settings[name], str):
             settings[name] = parse(name, settings[name])
+    # Sender ids in logs are hashed with this key: without a salt of its own, the auth
+    # token (a secret the logs never show), so a leaked log cannot be matched to numbers.
+    settings["BOT_LOG_SALT"] = settings["BOT_LOG_SALT"] or settings["TWILIO_AUTH_TOKEN"]
     return settings

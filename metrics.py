@@ -1,4 +1,4 @@
-"""Prometheus metrics, and one structured log line per message.
+"""Prometheus metrics: messages by channel and outcome, intents, latency, follow-ups.
 
 Under gunicorn the workers share numbers through prometheus-client's multiprocess mode:
 gunicorn.conf.py points PROMETHEUS_MULTIPROC_DIR at a fresh folder before the workers
@@ -9,13 +9,9 @@ process's own registry is used.
 from __future__ import annotations
 
 import hmac
-import json
-import logging
 import os
 import re
-import time
 import uuid
-from collections.abc import Mapping
 
 from flask import Request, Response, abort, current_app, request
 from prometheus_client import (
@@ -27,12 +23,6 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-
-from conversation import Message
-from logs import sender_hash
-from pipeline import Handled
-
-log = logging.getLogger("bot.messages")
 
 MESSAGES = Counter(
     "bot_messages", "Messages handled, by channel and outcome", ["channel", "outcome"]
@@ -58,38 +48,13 @@ def request_id(incoming: Request) -> str:
     return uuid.uuid4().hex[:16]
 
 
-def record(
-    message: Message,
-    handled: Handled,
-    started: float,
-    request_id: str,
-    config: Mapping,
-) -> None:
-    """Count the message and log its one line: ids, a hash of the sender, what was
-    understood, how long it took and how it ended. The body only with BOT_LOG_BODIES."""
-    seconds = time.monotonic() - started
-    understanding = handled.turn.understanding if handled.turn is not None else None
-    intent = understanding.intent if understanding and understanding.intent else "fallback"
-    MESSAGES.labels(message.channel, handled.outcome).inc()
-    LATENCY.labels(message.channel).observe(seconds)
-    if understanding is not None:
+def observe(channel: str, outcome: str, intent: str | None, seconds: float) -> None:
+    """Count one answered message: its channel and outcome, how long it took, and the
+    intent it matched ("fallback" when none; None when the engine did not run)."""
+    MESSAGES.labels(channel, outcome).inc()
+    LATENCY.labels(channel).observe(seconds)
+    if intent is not None:
         INTENTS.labels(intent).inc()
-    if not log.isEnabledFor(logging.INFO):
-        return
-    salt = config["BOT_LOG_SALT"] or config["TWILIO_AUTH_TOKEN"]
-    fields = {
-        "channel": message.channel,
-        "request_id": request_id,
-        "message_id": message.message_id or "-",
-        "sender": sender_hash(message.sender, salt),
-        "intent": intent if understanding is not None else "-",
-        "confidence": f"{understanding.confidence:.2f}" if understanding else "-",
-        "latency_ms": f"{seconds * 1000:.1f}",
-        "outcome": handled.outcome,
-    }
-    if config["BOT_LOG_BODIES"]:
-        fields["body"] = json.dumps(message.text, ensure_ascii=False)
-    log.info("message %s", " ".join(f"{k}={v}" for k, v in fields.items()))
 
 
 def metrics_view() -> Response:

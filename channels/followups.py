@@ -65,7 +65,7 @@ class FollowUps:
             settings["TWILIO_ACCOUNT_SID"],
             settings["TWILIO_AUTH_TOKEN"],
             settings["TWILIO_API_URL"],
-            settings["BOT_LOG_SALT"] or settings["TWILIO_AUTH_TOKEN"],
+            settings["BOT_LOG_SALT"],
         )
 
     def deliver(self, message: Message, handled: Handled) -> None:

@@ -10,9 +10,9 @@ import sys
 import uuid
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
+from channels.answering import answering
 from conversation import Message, Reply
 
 QUIT = {"/quit", "/exit"}
@@ -30,7 +30,7 @@ def format_reply(reply: Reply) -> str:
 @with_appcontext
 def chat_command(sender: str, name: str) -> None:
     """Chat with the bot here: type a message, read the reply. /quit or Ctrl-D ends."""
-    pipeline = current_app.extensions["bot.pipeline"]
+    seam = answering()
     interactive = sys.stdin.isatty()
     if interactive:
         click.echo("Chatting with the bot. Type /quit or press Ctrl-D to stop.")
@@ -53,5 +53,5 @@ def chat_command(sender: str, name: str) -> None:
             message_id=f"terminal-{uuid.uuid4().hex}",
             profile_name=name,
         )
-        for reply in pipeline.handle(message).replies:
+        for reply in seam.answer(message, patient=True).replies:
             click.echo(f"bot> {format_reply(reply)}")

@@ -19,14 +19,16 @@ import threading
 import time
 import uuid
 from collections import deque
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, current_app, g, request
+from flask import Blueprint, Flask, Response, abort, current_app, g, request
 from flask_sock import Sock
 from simple_websocket import ConnectionClosed
 
-import metrics
+from channels.answering import answering
+from channels.hub import Hub
 from conversation import Message
 from engine.core import slot_text
 from pipeline import Handled
@@ -44,6 +46,28 @@ HARD_LIMIT = 64 * 1024  # bytes after which the socket is closed instead
 CLOSING = threading.Event()
 RATE = 10  # messages per connection...
 PER = 10.0  # ...in this many seconds
+EXTENSION = "bot.webchat"
+
+
+@dataclass
+class WebChat:
+    """The web chat's parts: the hub every frame goes through, and the open sockets this
+    process allows (each holds a server thread; some must stay free for Twilio)."""
+
+    hub: Hub
+    sockets: threading.BoundedSemaphore
+
+    def init_app(self, app: Flask) -> None:
+        app.extensions[EXTENSION] = self
+        # simple-websocket closes a socket whose frame passes this; smaller bad frames get
+        # an error frame instead. Pings keep proxies from idling it out.
+        app.config["SOCK_SERVER_OPTIONS"] = {"max_message_size": HARD_LIMIT, "ping_interval": 25}
+        app.register_blueprint(bp)
+
+
+def webchat() -> WebChat:
+    """The app's `WebChat`, set up by `create_app`."""
+    return current_app.extensions[EXTENSION]
 
 
 def user_id() -> str | None:
@@ -83,7 +107,7 @@ def allowed_origins() -> set[str]:
     return {o.lower() for o in origins}
 
 
-@bp.before_app_request
+@bp.before_request
 def _check_websocket_origin() -> None:
     """Refuse a cross-site WebSocket before the handshake: a page elsewhere must not talk
     to the bot with this browser's cookie."""
@@ -98,16 +122,16 @@ def _check_websocket_origin() -> None:
     if user_id() is None:
         abort(403, "open /chat first: it gives this browser its user id")
     # Each open chat holds a server thread; keep some for the Twilio webhook.
-    if not current_app.extensions["bot.sockets"].acquire(blocking=False):
+    if not webchat().sockets.acquire(blocking=False):
         log.warning("refused a WebSocket: BOT_CHAT_MAX_SOCKETS are open in this process")
         abort(503)
     g.socket_slot = True
 
 
-@bp.teardown_app_request
+@bp.teardown_request
 def _free_socket_slot(_error: BaseException | None) -> None:
     if g.pop("socket_slot", False):
-        current_app.extensions["bot.sockets"].release()
+        webchat().sockets.release()
 
 
 def understood(handled: Handled) -> dict[str, Any] | None:
@@ -186,11 +210,10 @@ class Connection:
 
 @sock.route("/ws", bp=bp)
 def websocket(ws) -> None:
-    app = current_app._get_current_object()
     uid = user_id()
     sender = f"web:{uid}"
-    hub = app.extensions["bot.hub"]
-    pipeline = app.extensions["bot.pipeline"]
+    hub = webchat().hub
+    seam = answering()
     connection = Connection(ws, sender)
     unsubscribe = hub.subscribe(sender, connection.send)
 
@@ -207,10 +230,8 @@ def websocket(ws) -> None:
             if text is None:
                 continue
             hub.publish(sender, {"type": "typing"})
-            started = time.monotonic()
             message = Message("web", sender, body=text, message_id=f"web-{uuid.uuid4().hex}")
-            handled = pipeline.handle(message, app.config["BOT_REPLY_BUDGET"], later)
-            metrics.record(message, handled, started, message.message_id, app.config)
+            handled = seam.answer(message, later=later)
             for frame in reply_frames(handled):
                 hub.publish(sender, frame)
         ws.close(reason=1001, message="the server is restarting")

@@ -1,14 +1,14 @@
 """The WhatsApp channel: Twilio's webhook form in, TwiML out, on POST `/bot`.
 
 Whatever goes wrong after the signature check, Twilio gets status 200 and valid TwiML and the
-user gets a friendly sentence; the traceback goes to the log with the sender redacted.
+user gets a friendly sentence: the pipeline turns a failing engine or store into one, and
+logs the traceback with the sender redacted.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import time
 from collections.abc import Mapping
 
 from flask import Blueprint, Response, abort, current_app, request
@@ -16,10 +16,9 @@ from werkzeug.wsgi import LimitedStream
 
 import metrics
 from channels import twiml
+from channels.answering import answering
 from channels.signature import refusal
 from conversation import Button, Location, Media, Message, Reply
-from logs import sender_hash
-from pipeline import APOLOGY
 
 log = logging.getLogger("bot.whatsapp")
 bp = Blueprint("whatsapp", __name__)
@@ -101,14 +100,13 @@ def _twiml(replies: list[Reply]) -> Response:
 
 @bp.post("/bot")
 def webhook() -> Response:
-    started = time.monotonic()
     rid = metrics.request_id(request)
-    response = _answer(started, rid)
+    response = _answer(rid)
     response.headers["X-Request-Id"] = rid
     return response
 
 
-def _answer(started: float, rid: str) -> Response:
+def _answer(rid: str) -> Response:
     # Read the form first: a body over MAX_CONTENT_LENGTH stops here with 413, signed or not.
     form = request.form
     if _streamed_past_limit():
@@ -120,18 +118,9 @@ def _answer(started: float, rid: str) -> Response:
             "Forbidden: this request is not signed by Twilio.\n", 403, mimetype="text/plain"
         )
     message = parse_form(form)
-    try:
-        followups = current_app.extensions.get("bot.followups")
-        later = followups.deliver if followups is not None and message.recipient else None
-        budget = current_app.config["BOT_REPLY_BUDGET"]
-        handled = current_app.extensions["bot.pipeline"].handle(message, budget, later)
-        metrics.record(message, handled, started, rid, current_app.config)
-        return _twiml(list(handled.replies))
-    except Exception:
-        salt = current_app.config["BOT_LOG_SALT"] or current_app.config["TWILIO_AUTH_TOKEN"]
-        log.exception(
-            "failed to answer message %s from sender %s",
-            message.message_id,
-            sender_hash(message.sender, salt),
-        )
-        return _twiml([Reply(APOLOGY)])
+    seam = answering()
+    # A late answer can follow through Twilio's API when the bot has credentials and
+    # knows which number the user wrote to.
+    later = seam.followups.deliver if seam.followups is not None and message.recipient else None
+    handled = seam.answer(message, rid, later)
+    return _twiml(list(handled.replies))

@@ -1,4 +1,5 @@
-"""Operator commands for the store: `flask --app bot purge`, `forget` and `report`."""
+"""The store in the Flask app: `init_app(app, store)` registers it, `current_store()` reaches
+it, and the operator commands `flask --app bot purge`, `forget` and `report` use it."""
 
 from __future__ import annotations
 
@@ -6,21 +7,32 @@ import re
 from collections import Counter
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from memory.base import StoreUnavailable
+from memory.store import Store
+
+EXTENSION = "bot.store"
 
 
-def _store():
-    return current_app.extensions["bot.pipeline"].store
+def init_app(app: Flask, store: Store) -> None:
+    """Register `store` as the app's store, with its operator commands."""
+    app.extensions[EXTENSION] = store
+    for command in (purge_command, forget_command, report_command):
+        app.cli.add_command(command)
+
+
+def current_store() -> Store:
+    """The app's store, set up by `create_app`."""
+    return current_app.extensions[EXTENSION]
 
 
 @click.command("purge")
 @with_appcontext
 def purge_command() -> None:
     """Delete conversations, history and reply records older than BOT_RETENTION_DAYS."""
-    store = _store()
+    store = current_store()
     days = current_app.config["BOT_RETENTION_DAYS"]
     if not days:
         click.echo("BOT_RETENTION_DAYS=0 keeps everything: nothing to purge.")
@@ -37,7 +49,7 @@ def purge_command() -> None:
 @with_appcontext
 def forget_command(sender: str) -> None:
     """Delete everything kept about SENDER (as Twilio sends it, e.g. whatsapp:+14155550123)."""
-    store = _store()
+    store = current_store()
     try:
         store.forget(sender)
     except StoreUnavailable as error:
@@ -61,7 +73,7 @@ def _normalise(text: str) -> str:
 @with_appcontext
 def report_command(top: int) -> None:
     """The messages that most often reached the fallback: what to write rules for next."""
-    store = _store()
+    store = current_store()
     try:
         missed = Counter(
             _normalise(e.text) for e in store.exchanges() if e.intent is None and e.text.strip()

@@ -14,10 +14,8 @@ and a turn that fails or dies halfway leaves nothing of itself behind.
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -30,6 +28,7 @@ from memory.base import (
     state_to_json,
 )
 from memory.sqlite_connections import Connections
+from memory.sqlite_locks import LeaseLocks, held
 from memory.sqlite_schema import migrate
 from memory.store import StoreTurn, TurnStore
 
@@ -54,20 +53,6 @@ SELECT (SELECT token FROM locks WHERE sender = :sender AND expires_at >= :now),
 """
 
 
-def _owner_is_gone(token: str) -> bool:
-    """Whether the process named in a lock token no longer exists on this machine."""
-    pid_text = token.split(":", 1)[0]
-    if not pid_text.isdigit() or int(pid_text) == os.getpid():
-        return False
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return True
-    except OSError:  # it exists, under another user
-        return False
-    return False
-
-
 class SqliteStore(TurnStore):
     """The store contract in one SQLite file."""
 
@@ -81,6 +66,7 @@ class SqliteStore(TurnStore):
         self.path = Path(path)
         super().__init__(url or f"sqlite:///{self.path}", retention_days, clock)
         self._connections = Connections(self.path)
+        self._locks = LeaseLocks(self._connections)
         self._open()
 
     def _open(self) -> None:
@@ -111,7 +97,7 @@ class SqliteStore(TurnStore):
         }
         with self._connections.reading("read the turn") as connection:
             holder, state, updated, record, count = connection.execute(_READ, values).fetchone()
-        if turn.optimistic and _held(holder):
+        if turn.optimistic and held(holder):
             turn.busy = True
             return
         turn.seen = (state, updated)
@@ -126,7 +112,7 @@ class SqliteStore(TurnStore):
             if turn.optimistic:
                 now = {"sender": sender, "now": time.time()}
                 holder, *seen = connection.execute(_RECHECK, now).fetchone()
-                if _held(holder) or tuple(seen) != turn.seen:
+                if held(holder) or tuple(seen) != turn.seen:
                     turn.conflict = True
                     return
             if turn.kept is not None and turn.message_id:
@@ -166,53 +152,10 @@ class SqliteStore(TurnStore):
                 _forget(connection, sender)
 
     def _acquire(self, sender: str, wait: float) -> str | None:
-        # The owner's pid first: a lock left by a worker that was killed is taken over at
-        # once, not after the lease (one file means one machine, so the pid says it all).
-        token = f"{os.getpid()}:{uuid.uuid4().hex}"
-        deadline = time.monotonic() + wait
-        delay = 0.002
-        while not self._take_lock(sender, token):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            time.sleep(min(delay, remaining))
-            delay = min(delay * 2, 0.05)
-        return token
+        return self._locks.acquire(sender, wait, self.lock_lease)
 
     def _release(self, sender: str, token: str) -> None:
-        try:
-            with self._connections.statement("unlock") as connection:
-                connection.execute(
-                    "DELETE FROM locks WHERE sender = ? AND token = ?", (sender, token)
-                )
-        except StoreUnavailable as error:
-            log.warning("could not release a lock (it expires by itself): %s", error)
-
-    def _take_lock(self, sender: str, token: str) -> bool:
-        """One statement takes a free or expired lock; a held one is looked at only when
-        that fails, to take it over from a process that is gone."""
-        now = time.time()
-        with self._connections.statement("lock") as connection:
-            taken = connection.execute(
-                "INSERT INTO locks (sender, token, expires_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (sender) DO UPDATE SET token = excluded.token, "
-                "expires_at = excluded.expires_at WHERE locks.expires_at < ?",
-                (sender, token, now + self.lock_lease, now),
-            )
-            if taken.rowcount == 1:
-                return True
-        with self._connections.writing("lock") as connection:
-            held = connection.execute(
-                "SELECT token FROM locks WHERE sender = ?", (sender,)
-            ).fetchone()
-            if held is None or not _owner_is_gone(held[0]):
-                return False
-            log.warning("took over a lock left by a process that is gone")
-            connection.execute(
-                "UPDATE locks SET token = ?, expires_at = ? WHERE sender = ?",
-                (token, now + self.lock_lease, sender),
-            )
-            return True
+        self._locks.release(sender, token)
 
     # -- the rest of the contract -------------------------------------------------------------
 
@@ -263,11 +206,6 @@ class SqliteStore(TurnStore):
     def close(self) -> None:
         """Close the idle connections; ones in use close when they are handed back."""
         self._connections.close()
-
-
-def _held(holder: str | None) -> bool:
-    """Whether a lock token read with an unexpired lease belongs to a live process."""
-    return holder is not None and not _owner_is_gone(holder)
 
 
 def _forget(connection: sqlite3.Connection, sender: str) -> None:

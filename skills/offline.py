@@ -1,7 +1,7 @@
 """Answers that need no network, from small lists shipped in `skills/data/`.
 
 `skills.live` answers with these when an API fails, or when the engine has no services
-(tests, `python -m rules`). `time` and `forget_me` need nothing else and are registered here.
+(tests, `python -m ruletools`). `time` and `forget_me` need nothing else and are registered here.
 """
 
 from __future__ import annotations

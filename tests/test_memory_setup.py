@@ -147,7 +147,7 @@ def silent_port():
 
 def assert_degraded_but_answering(client, caplog, failure: str) -> None:
     # What bounds Twilio's wait is the client's timeouts (half a second each, one retry).
-    options = client.application.extensions["bot.pipeline"].store.client.connection_pool
+    options = client.application.extensions["bot.store"].client.connection_pool
     assert (
         options.connection_kwargs["socket_timeout"],
         options.connection_kwargs["socket_connect_timeout"],

@@ -53,7 +53,7 @@ def test_published_vector_with_one_digit_changed_is_refused():
 
 
 def test_signed_request_gets_twiml(app, client):
-    greetings = app.extensions["bot.pipeline"].engine.rules.intent("greet").responses
+    greetings = app.extensions["bot.answering"].pipeline.engine.rules.intent("greet").responses
     expected = {render(r.text, {"profile_name": "Sam"}) for r in greetings}
     response = post_whatsapp(client, "hi")
     assert response.status_code == 200

@@ -30,7 +30,7 @@ def test_chat_stops_at_quit_and_keeps_state_per_sender(app):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["chat", "--sender", "tester"], input="hi\n/quit\nhelp\n")
     assert result.output.count("bot> ") == 1
-    state = kept_state(app.extensions["bot.pipeline"].store, "tester")
+    state = kept_state(app.extensions["bot.store"], "tester")
     assert (state.turns, state.last_intent) == (1, "greet")
 
 
