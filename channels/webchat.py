@@ -30,7 +30,7 @@ from simple_websocket import ConnectionClosed
 from channels.answering import answering
 from channels.hub import Hub
 from conversation import Message
-from engine.core import slot_text
+from engine.replies import slot_text
 from pipeline import Handled
 
 log = logging.getLogger("bot.webchat")

@@ -15,13 +15,13 @@ from typing import Any
 
 from conversation import ActionContext, ConversationState, Message, Outcome, Pending, Reply, Skill
 from engine.matcher import Matcher, Understanding
+from engine.replies import choose, message_variables, render, slot_text
 from engine.slots import CURRENCY_NAMES, ISO_CODES, NUMBER_WORDS, find_link, parse_number
 from engine.vocabulary import vocabulary
 from nlp import fold, tokenize, tokens
 from nlp.analysis import Analyzer
 from rules import Intent, Response, RuleSet
 from rules.bulk import collector_paused
-from rules.loader import TEMPLATE_VARIABLE
 from rules.model import BUILTIN_ACTIONS
 
 MAX_ATTEMPTS = 2  # times a slot question is asked again before the bot lets it go
@@ -270,7 +270,7 @@ class Engine:
         )
 
     def _location(self, state: ConversationState, message: Message) -> Turn | Plan:
-        place = _variables(message)["place"]
+        place = message_variables(message)["place"]
         intent = (
             self.rules.intent(self.settings.location_intent)
             if self.settings.location_intent
@@ -359,32 +359,16 @@ class Engine:
         otherwise: tuple[Response, ...] = (),
         forget: bool = False,
     ) -> Turn:
-        values = {**_variables(message), "menu": self._menu, **state.variables, **variables}
-        chosen = self._choose(responses, values) or self._choose(otherwise, values)
+        values = {**message_variables(message), "menu": self._menu, **state.variables, **variables}
+        chosen = choose(responses, values, self._rng) or choose(otherwise, values, self._rng)
         if chosen is None and responses:
-            chosen = self._choose(self.settings.fallback, values)
+            chosen = choose(self.settings.fallback, values, self._rng)
         if chosen is None:
             return Turn(state, (Reply("", media),) if media else (), understanding, forget)
         if "{menu}" in chosen.text and self.settings.menu:
             state = replace(state, menu_open=True)
         reply = Reply(render(chosen.text, values), chosen.media + media)
         return Turn(state, (reply,), understanding, forget)
-
-    def _choose(
-        self, responses: tuple[Response, ...], values: Mapping[str, str]
-    ) -> Response | None:
-        """A random variant among the most specific ones whose variables are all known:
-        "{amount} {from} = {result} {to}" wins over "1 {from} = {rate} {to}" when the amount
-        is known, and a greeting by `{name}` over one by `{profile_name}`."""
-        usable = []
-        for response in responses:
-            names = set(TEMPLATE_VARIABLE.findall(response.text))
-            if names <= values.keys():
-                usable.append((len(names - {"profile_name", "menu"}), response))
-        if not usable:
-            return None
-        most = max(count for count, _ in usable)
-        return self._rng.choice([r for count, r in usable if count == most])
 
     def _menu_text(self) -> str:
         lines = []
@@ -402,57 +386,3 @@ def _filled(intent: Intent, slot_types: tuple[str, ...], value: Any) -> dict[str
             if slot.type == slot_type:
                 return {slot.name: value}
     return {}
-
-
-def render(template: str, variables: Mapping[str, Any]) -> str:
-    """Fill `{name}` placeholders (a slot's value as `slot_text` says it); `{{` and `}}`
-    stand for literal braces."""
-    filled = TEMPLATE_VARIABLE.sub(
-        lambda m: slot_text(variables[m[1]]) if m[1] in variables else m[0], template
-    )
-    return filled.replace("{{", "{").replace("}}", "}")
-
-
-def slot_text(value: Any) -> str:
-    """A slot's value as a reply says it: a place by its name, a date as the user wrote
-    it, an amount with at most two decimals."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        return str(value.get("name") or value.get("text") or "")
-    if isinstance(value, float):
-        return f"{value:,.2f}".rstrip("0").rstrip(".")
-    return str(value)
-
-
-def _media_kind(content_type: str) -> str:
-    """What WhatsApp calls an attachment of this type: stickers are WebP images, voice
-    notes are audio, contacts are vCards, and everything else with a type is a document."""
-    content_type = content_type.split(";", 1)[0].strip().lower()
-    if content_type == "image/webp":
-        return "sticker"
-    if content_type in {"text/vcard", "text/x-vcard"}:
-        return "contact"
-    kind = content_type.split("/", 1)[0]
-    named = {"image": "photo", "video": "video", "audio": "voice note"}
-    return named.get(kind, "document" if "/" in content_type else "file")
-
-
-def _media_description(media) -> str:
-    """ "photo", or "2 photos", or "photo and document" for what arrived in one message."""
-    kinds = [_media_kind(m.content_type) for m in media]
-    if len(set(kinds)) == 1:
-        return kinds[0] if len(kinds) == 1 else f"{len(kinds)} {kinds[0]}s"
-    return ", ".join(kinds[:-1]) + " and " + kinds[-1]
-
-
-def _variables(message: Message) -> dict[str, str]:
-    variables = {"profile_name": message.profile_name.strip() or "there"}
-    if message.media:
-        variables["media_kind"] = _media_description(message.media)
-    if message.location is not None:
-        loc = message.location
-        variables["latitude"] = f"{loc.latitude:.5f}"
-        variables["longitude"] = f"{loc.longitude:.5f}"
-        variables["place"] = loc.label or loc.address or f"{loc.latitude:.4f}, {loc.longitude:.4f}"
-    return variables

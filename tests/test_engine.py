@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 
 from engine import Button, ConversationState, Engine, Location, Media, Message
-from engine.core import render
 from engine.matcher import WEAK_CONFIDENCE
+from engine.replies import render
 from ruletools import engine_for, load
 
 NOW = datetime(2026, 3, 14, 15, 9, tzinfo=UTC)

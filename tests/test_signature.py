@@ -8,7 +8,7 @@ import pytest
 
 from bot import create_app
 from channels.signature import refusal
-from engine.core import render
+from engine.replies import render
 from tests.conftest import (
     LOCAL_URL,
     TOKEN,
