@@ -52,6 +52,7 @@ bench: $(VENV)/.bench-installed
 	$(BIN)/python bench/understand.py
 	$(BIN)/python bench/rivescript_compare.py
 	$(BIN)/python bench/webhook.py
+	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/load.py
 
 clean:

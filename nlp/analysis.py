@@ -15,7 +15,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
-from nlp.nltk_parts import EnglishStemmer, edit_distance
+from nltk.metrics import edit_distance
+from nltk.stem.snowball import EnglishStemmer
+
 from nlp.text import Token, tokens
 
 _DOUBLES = re.compile(r"(.)\1")

