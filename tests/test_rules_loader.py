@@ -310,3 +310,16 @@ def test_a_mark_naming_no_slot_or_malformed_is_reported_with_its_line(tmp_path):
         f"{path}:12: intent 'wiki' examples: 'who was [](topic)': mark slot values as"
         " [value](slot)",
     ]
+
+
+def test_a_substitution_that_is_not_words_is_a_problem_at_its_line(tmp_path):
+    path = write(
+        tmp_path,
+        "r.yml",
+        "settings:\n  fallback: [Sorry?]\n  substitutions:\n    u: you\n    pls: [please]\n",
+    )
+    with pytest.raises(RuleError) as raised:
+        load_rules(path)
+    assert [str(p) for p in raised.value.problems] == [
+        f"{path}:5: settings substitutions: 'pls' must stand for words, not a list or mapping"
+    ]
