@@ -5,7 +5,9 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import threading
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ import redis
 import yaml
 from pytest_httpserver import HTTPServer
 from twilio.request_validator import RequestValidator
+from werkzeug import Request, Response
 
 from bot import create_app
 from skills.services import UPSTREAM_URLS
@@ -35,6 +38,22 @@ LONG_REPLY = "\n\n".join(
     )
     for p in range(8)
 )
+
+# The demo rules' help reply: the menu, numbered, and what else can be sent.
+HELP = """Here's what I can do. Reply with a number or just ask:
+1. Weather in a city
+2. Look something up on Wikipedia
+3. An inspiring quote
+4. A joke
+5. A dog picture
+6. A cat picture
+7. Convert money between currencies
+8. The date and time
+9. Tell me your name
+10. Delete everything I know about you
+
+You can also share your location 📍 for the weather, or send me a link 🔗
+and I'll tell you what the page is about."""
 
 
 def base_settings(**overrides) -> dict:
@@ -180,3 +199,55 @@ def parse_twiml(xml: bytes | str) -> list[tuple[str | None, list[str]]]:
 
 def reply_text(response) -> str:
     return "\n".join(body or "" for body, _ in twiml_messages(response))
+
+
+SAFETY = 30.0  # seconds a held fake waits at most: a broken test fails instead of hanging
+
+
+class Gate:
+    """Holds a fake upstream's answers until the test opens it, so "the API is slow" is an
+    order of events the test controls rather than a sleep. `held(respond)` wraps a handler;
+    `arrived` counts the requests that reached it."""
+
+    def __init__(self) -> None:
+        self.opened = threading.Event()
+        self.arrived = 0
+        self.first = threading.Event()  # set when the first request reaches the gate
+        self.expired = 0  # requests let through by SAFETY rather than by the test
+        self._serving: list[threading.Thread] = []  # the server's thread for each request
+        self._lock = threading.Lock()
+
+    def held(self, respond: Callable[[Request], Response]) -> Callable[[Request], Response]:
+        def handler(request: Request) -> Response:
+            with self._lock:
+                self.arrived += 1
+                self._serving.append(threading.current_thread())
+            self.first.set()
+            if not self.opened.wait(SAFETY):
+                with self._lock:
+                    self.expired += 1
+            return respond(request)
+
+        return handler
+
+    def open(self) -> None:
+        self.opened.set()
+
+    def drain(self) -> None:
+        """Open, and wait until the server is done with every held request (answered, and
+        in its log), so none lands in the next test's log."""
+        self.open()
+        with self._lock:
+            serving = list(self._serving)
+        for thread in serving:  # one per request: the fake server closes every connection
+            thread.join(SAFETY)
+            assert not thread.is_alive(), "the fake server never finished a held request"
+        assert self.expired == 0, "a held request was let through by the safety timeout"
+
+
+@pytest.fixture
+def gate():
+    """A `Gate` for fake upstream handlers, opened and drained when the test ends."""
+    held = Gate()
+    yield held
+    held.drain()

@@ -3,12 +3,13 @@ way an upstream can fail becoming one `UpstreamError`."""
 
 from __future__ import annotations
 
-import time
+import threading
 
 import pytest
 from werkzeug import Response
 
 from skills.http import MAX_JSON_BYTES, USER_AGENT, Upstream, UpstreamError, make_session
+from tests.conftest import SAFETY
 from tests.helpers import closed_port
 
 
@@ -80,27 +81,35 @@ def test_a_refused_connection_is_unreachable():
         api.get_json("/anything")
 
 
-def test_a_hanging_upstream_times_out_without_retrying(upstream, api):
-    def hang(_request):
-        time.sleep(2.5)
-        return Response("{}", content_type="application/json")
-
+def test_a_hanging_upstream_times_out_without_retrying(upstream, api, gate):
+    hang = gate.held(lambda _request: Response("{}", content_type="application/json"))
     upstream.expect_request("/hang").respond_with_handler(hang)
-    started = time.monotonic()
-    with pytest.raises(UpstreamError, match="timed out"):
+    # The gate stays shut until the client has given up: the answer never came in time.
+    with pytest.raises(UpstreamError) as raised:
         api.get_json("/hang")
-    assert time.monotonic() - started < 2.0
-    assert len(upstream.log) <= 1
+    assert (raised.value.problem, raised.value.status) == ("timed out", None)
+    gate.drain()  # the held request answered, and logged
+    assert gate.arrived == 1
+    assert [request.path for request, _ in upstream.log] == ["/hang"]
 
 
 def test_an_answer_that_trickles_in_is_given_up(upstream, api):
+    given_up = threading.Event()
+
     def trickle():
-        for _ in range(10):
-            time.sleep(0.6)  # each piece within the read timeout, the whole far past it
+        # A byte every 0.1 s, each well within the 1 s read timeout, until the client has
+        # given up on the whole answer (its 4 s deadline); SAFETY ends it if it never does.
+        for _ in range(int(SAFETY / 0.1)):
+            if given_up.wait(0.1):
+                return
             yield b" "
 
     upstream.expect_request("/slow").respond_with_response(
         Response(trickle(), content_type="application/json")
     )
-    with pytest.raises(UpstreamError, match="took over 4 s"):
-        api.get_json("/slow")
+    try:
+        with pytest.raises(UpstreamError) as raised:
+            api.get_json("/slow")
+    finally:
+        given_up.set()
+    assert raised.value.problem == "answer took over 4 s"
