@@ -7,10 +7,19 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from engine.replies import render
 from memory import RedisStore, SqliteStore
+from pipeline import BUSY
+from rules import DEMO_RULES
+from ruletools import load
 from tests.conftest import whatsapp_form
 from tests.servers import Server
 from tests.stores import kept_state
+
+# The demo's greetings, as Sam (whatsapp_form's profile name) gets them.
+GREETINGS = {
+    render(r.text, {"profile_name": "Sam"}) for r in load(DEMO_RULES).intent("greet").responses
+}
 
 
 @pytest.fixture
@@ -63,7 +72,11 @@ def test_two_servers_sharing_redis_hold_one_conversation(redis_url):
         servers = [one, two] * 10
         with ThreadPoolExecutor(20) as pool:
             replies = list(pool.map(lambda s: s.say("hello", **crowd), servers))
-        assert all(replies)
+        # On a loaded machine a message may wait past the lock's 5 s and be told to send
+        # again; every other one is a greeting, and is kept.
+        greeted = [r for r in replies if r != BUSY]
+        assert greeted
+        assert set(greeted) <= GREETINGS
 
         # One redelivered request, ten times at once, half to each server: answered once.
         form = whatsapp_form("tell me a joke", From="whatsapp:+15550006")
@@ -74,7 +87,7 @@ def test_two_servers_sharing_redis_hold_one_conversation(redis_url):
         one.stop()
         two.stop()
     store = RedisStore(redis_url)
-    assert kept_state(store, crowd["From"]).turns == 20
-    assert len(store.history(crowd["From"])) == 20
+    assert kept_state(store, crowd["From"]).turns == len(greeted)  # no update lost
+    assert len(store.history(crowd["From"])) == len(greeted)
     assert kept_state(store, "whatsapp:+15550006").turns == 1
     store.close()
