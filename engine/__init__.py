@@ -11,7 +11,8 @@ it. `respond` does both.
 """
 
 from conversation import Button, ConversationState, Location, Media, Message, Reply
-from engine.core import Engine, Plan, Turn
+from engine.core import Engine
+from engine.results import Plan, Turn
 
 __all__ = [
     "Button",

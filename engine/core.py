@@ -3,55 +3,31 @@
 The order of a turn: an open slot question is answered first, then a "Did you mean…?"
 suggestion, then a numbered-menu choice, a shared location, and finally the message is
 understood on its own. Flask, Twilio and storage stay outside; actions come from `skills`.
+The answers to the bot's questions are in `engine.questions`, starting and finishing an
+intent in `engine.fulfilment`, and saying the replies in `engine.speaker`.
 """
 
 from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from conversation import ActionContext, ConversationState, Message, Outcome, Pending, Reply, Skill
-from engine.matcher import Matcher, Understanding
-from engine.replies import choose, message_variables, render, slot_text
+from conversation import ActionContext, ConversationState, Message, Skill
+from engine.fulfilment import Fulfilment
+from engine.matcher import Matcher
+from engine.questions import Questions
+from engine.replies import message_variables
+from engine.results import Plan, Turn, Understanding
 from engine.slots import CURRENCY_NAMES, ISO_CODES, NUMBER_WORDS, find_link, parse_number
+from engine.speaker import Speaker
 from engine.vocabulary import vocabulary
 from nlp import fold, tokenize, tokens
 from nlp.analysis import Analyzer
-from rules import Intent, Response, RuleSet
+from rules import Intent, RuleSet
 from rules.bulk import collector_paused
 from rules.model import BUILTIN_ACTIONS
-
-MAX_ATTEMPTS = 2  # times a slot question is asked again before the bot lets it go
-
-
-@dataclass(frozen=True)
-class Turn:
-    """The outcome of one message: the state to keep, what to say, what was understood, and
-    whether everything about the user must be forgotten."""
-
-    state: ConversationState
-    replies: tuple[Reply, ...]
-    understanding: Understanding
-    forget: bool = False
-
-
-@dataclass(frozen=True)
-class Plan:
-    """How a message will be answered, decided before anything slow runs: the finished
-    `turn`, or the `intent` whose action is still to run with `slots`. `may_wait` says
-    whether that action may wait for the network, so the caller can give it a thread of
-    its own; `carry_out` finishes the plan."""
-
-    state: ConversationState
-    message: Message
-    understanding: Understanding
-    turn: Turn | None = None
-    intent: Intent | None = None
-    slots: dict[str, Any] = field(default_factory=dict)
-    may_wait: bool = False
 
 
 class Engine:
@@ -92,7 +68,11 @@ class Engine:
         self._by_name = {fold(i.name): i for i in rules.intents}
         self._cancel = {" ".join(tokenize(w)) for w in self.settings.cancel}
         self._affirm = {" ".join(tokenize(w)) for w in self.settings.affirm}
-        self._menu = self._menu_text()  # the rules do not change, so neither does the menu
+        self._speaker = Speaker(rules, self._rng)
+        self._fulfilment = Fulfilment(rules, self._actions, self._speaker)
+        self._questions = Questions(
+            rules, self.matcher, self._fulfilment, self._speaker, self._cancel
+        )
 
     # -- understanding ------------------------------------------------------------------------
 
@@ -135,141 +115,52 @@ class Engine:
             message, slots, state.variables, self._clock(), self._rng, self._services
         )
         outcome = self._actions[intent.action].function(context)
-        return self._finish(state, message, intent, slots, plan.understanding, outcome)
+        return self._fulfilment.finish(state, message, intent, slots, plan.understanding, outcome)
 
     def _decide(self, state: ConversationState, message: Message) -> Turn | Plan:
         phrase = " ".join(tokenize(message.text))
         understanding = self.understand(message, state)
+        say, start, questions = self._speaker.say, self._fulfilment.start, self._questions
         if state.pending is not None:
-            turn = self._answer_pending(state, message, phrase, understanding)
+            turn = questions.answer_pending(state, message, phrase, understanding)
             if turn is not None:
                 return turn
         if understanding.matched == "cancel":  # "forget it" is never mind, never "forget me"
-            return self._say(
-                state.next_turn(None), self.settings.cancelled, {}, message, understanding
-            )
+            return say(state.next_turn(None), self.settings.cancelled, {}, message, understanding)
         if state.suggestion and phrase in self._affirm and self.rules.intent(state.suggestion):
             chosen = Understanding(state.suggestion, 1.0, matched="suggestion")
-            return self._start(state, message, self.rules.intent(state.suggestion), {}, chosen)
+            return start(state, message, self.rules.intent(state.suggestion), {}, chosen)
         if state.choices and parse_number(phrase) is not None:
-            return self._choice(state, message, parse_number(phrase))
+            return questions.choice(state, message, parse_number(phrase))
         choice = parse_number(phrase) if state.menu_open and self.settings.menu else None
         if choice is not None:
-            return self._menu_choice(state, message, choice)
+            return questions.menu_choice(state, message, choice)
         if message.location is not None and not message.text.strip():
             return self._location(state, message)
         settings = self.settings
         if understanding.choices and understanding.confidence >= settings.threshold:
-            return self._clarify(state, message, understanding)
+            return questions.clarify(state, message, understanding)
         if understanding.intent is not None and understanding.confidence >= settings.threshold:
             intent = self.rules.intent(understanding.intent)
-            return self._start(state, message, intent, understanding.slots, understanding)
+            return start(state, message, intent, understanding.slots, understanding)
         if (
             understanding.intent is not None
             and understanding.confidence >= settings.suggest_threshold
         ):
             variables = {"suggestion": understanding.intent}
             state = state.next_turn(None, suggestion=understanding.intent)
-            return self._say(state, settings.suggestion, variables, message, understanding)
+            return say(state, settings.suggestion, variables, message, understanding)
         if message.media:
             responses = settings.on_media
         elif not message.text.strip():
             responses = settings.on_empty
         else:
             responses = settings.fallback
-        return self._say(
-            state.next_turn(None),
-            responses,
-            {},
-            message,
-            Understanding(None, understanding.confidence),
-        )
-
-    def _answer_pending(
-        self, state: ConversationState, message: Message, phrase: str, understanding: Understanding
-    ) -> Turn | Plan | None:
-        """Fill the slot the bot asked for, or give way to a clearly different request."""
-        pending = state.pending
-        intent = self.rules.intent(pending.intent)
-        if intent is None:
-            return None
-        if phrase in self._cancel:
-            return self._say(
-                state.next_turn(None), self.settings.cancelled, {}, message, understanding
-            )
-        switching = understanding.intent not in (None, intent.name)
-        if switching and understanding.confidence >= max(0.75, self.settings.threshold):
-            return None
-        slots = dict(pending.slots)
-        if understanding.intent == intent.name:
-            # A restated request ("weather in Rome") may fill open slots, never change filled ones.
-            slots.update({k: v for k, v in understanding.slots.items() if k not in slots})
-        if pending.asking not in slots:
-            value = self.matcher.fill(intent.slot(pending.asking).type, message.text)
-            if value is None:
-                if pending.attempts + 1 >= MAX_ATTEMPTS:
-                    return self._say(
-                        state.next_turn(None), self.settings.gave_up, {}, message, understanding
-                    )
-                again = Pending(intent.name, slots, pending.asking, pending.attempts + 1)
-                question = (Response(intent.slot(pending.asking).ask),)
-                return self._say(
-                    state.next_turn(intent.name, pending=again),
-                    question,
-                    slots,
-                    message,
-                    understanding,
-                )
-            slots[pending.asking] = value
-        filled = Understanding(intent.name, 1.0, slots, matched="answer")
-        return self._start(state, message, intent, slots, filled)
-
-    def _clarify(
-        self, state: ConversationState, message: Message, understanding: Understanding
-    ) -> Turn:
-        """Two intents too close to call: ask which one, as a numbered choice."""
-        lines = [
-            f"{number}. {self.rules.intent(name).description or name}"
-            for number, name in enumerate(understanding.choices, start=1)
-        ]
-        asked = state.next_turn(None, choices=understanding.choices, asked=message.text)
-        variables = {"choices": "\n".join(lines)}
-        return self._say(asked, self.settings.clarify, variables, message, understanding)
-
-    def _choice(self, state: ConversationState, message: Message, number: float) -> Turn | Plan:
-        """The answer to a clarifying question: the chosen intent, with the slots of the
-        message that raised the question."""
-        if number != int(number) or not 1 <= number <= len(state.choices):
-            variables = {"count": str(len(state.choices))}
-            again = state.next_turn(None, choices=state.choices, asked=state.asked)
-            return self._say(
-                again, self.settings.menu_invalid, variables, message, Understanding(None, 0.0)
-            )
-        intent = self.rules.intent(state.choices[int(number) - 1])
-        if intent is None:
-            return self._say(
-                state.next_turn(None), self.settings.fallback, {}, message, Understanding(None, 0.0)
-            )
-        slots = self.matcher.slots_for(intent, state.asked)
-        chosen = Understanding(intent.name, 1.0, slots, matched="choice")
-        return self._start(state, message, intent, slots, chosen)
-
-    def _menu_choice(
-        self, state: ConversationState, message: Message, number: float
-    ) -> Turn | Plan:
-        menu = self.settings.menu
-        if number != int(number) or not 1 <= number <= len(menu):
-            variables = {"count": str(len(menu))}
-            again = state.next_turn(state.last_intent, menu_open=True)
-            return self._say(
-                again, self.settings.menu_invalid, variables, message, Understanding(None, 0.0)
-            )
-        intent = self.rules.intent(menu[int(number) - 1])
-        return self._start(
-            state, message, intent, {}, Understanding(intent.name, 1.0, matched="menu")
-        )
+        unknown = Understanding(None, understanding.confidence)
+        return say(state.next_turn(None), responses, {}, message, unknown)
 
     def _location(self, state: ConversationState, message: Message) -> Turn | Plan:
+        """A shared location with no text: the location intent with the place filled in."""
         place = message_variables(message)["place"]
         intent = (
             self.rules.intent(self.settings.location_intent)
@@ -277,105 +168,13 @@ class Engine:
             else None
         )
         if intent is None:
-            return self._say(
-                state.next_turn(None),
-                self.settings.on_location,
-                {},
-                message,
-                Understanding(None, 0.0),
+            nothing = Understanding(None, 0.0)
+            return self._speaker.say(
+                state.next_turn(None), self.settings.on_location, {}, message, nothing
             )
         slots = _filled(intent, ("place", "text"), place)
         understanding = Understanding(intent.name, 1.0, slots, matched="location")
-        return self._start(state, message, intent, slots, understanding)
-
-    def _start(
-        self,
-        state: ConversationState,
-        message: Message,
-        intent: Intent,
-        slots: dict[str, Any],
-        understanding: Understanding,
-    ) -> Turn | Plan:
-        """Ask for the first missing required slot, or complete the intent."""
-        if intent.action == "repeat" and state.last_intent and self.rules.intent(state.last_intent):
-            intent = self.rules.intent(state.last_intent)
-            understanding = Understanding(intent.name, understanding.confidence, matched="repeat")
-        for slot in intent.slots:
-            if slot.required and slot.name not in slots:
-                pending = Pending(intent.name, dict(slots), slot.name)
-                next_state = state.next_turn(intent.name, pending=pending)
-                return self._say(next_state, (Response(slot.ask),), slots, message, understanding)
-        if (
-            intent.action and intent.action not in BUILTIN_ACTIONS
-        ):  # "repeat" with nothing to repeat
-            may_wait = not self._actions[intent.action].quick
-            return Plan(state, message, understanding, None, intent, slots, may_wait)
-        return self._finish(state, message, intent, slots, understanding, Outcome())
-
-    def _finish(
-        self,
-        state: ConversationState,
-        message: Message,
-        intent: Intent,
-        slots: dict[str, Any],
-        understanding: Understanding,
-        outcome: Outcome,
-    ) -> Turn:
-        if outcome.forget:
-            fresh = ConversationState(last_intent=intent.name)
-            return self._say(
-                fresh, intent.responses, outcome.variables, message, understanding, forget=True
-            )
-        memory = {
-            **state.variables,
-            **{n: slot_text(slots[n]) for n in intent.remember if n in slots},
-        }
-        variables = {**{k: slot_text(v) for k, v in slots.items()}, **outcome.variables}
-        next_state = state.next_turn(intent.name, variables=memory)
-        responses = intent.responses
-        if not responses and not intent.otherwise and not outcome.media:
-            return Turn(next_state, (), understanding)
-        return self._say(
-            next_state,
-            responses,
-            variables,
-            message,
-            understanding,
-            media=outcome.media,
-            otherwise=intent.otherwise,
-        )
-
-    # -- saying things ------------------------------------------------------------------------
-
-    def _say(
-        self,
-        state: ConversationState,
-        responses: tuple[Response, ...],
-        variables: Mapping[str, str],
-        message: Message,
-        understanding: Understanding,
-        *,
-        media: tuple[str, ...] = (),
-        otherwise: tuple[Response, ...] = (),
-        forget: bool = False,
-    ) -> Turn:
-        values = {**message_variables(message), "menu": self._menu, **state.variables, **variables}
-        chosen = choose(responses, values, self._rng) or choose(otherwise, values, self._rng)
-        if chosen is None and responses:
-            chosen = choose(self.settings.fallback, values, self._rng)
-        if chosen is None:
-            return Turn(state, (Reply("", media),) if media else (), understanding, forget)
-        if "{menu}" in chosen.text and self.settings.menu:
-            state = replace(state, menu_open=True)
-        reply = Reply(render(chosen.text, values), chosen.media + media)
-        return Turn(state, (reply,), understanding, forget)
-
-    def _menu_text(self) -> str:
-        lines = []
-        for number, name in enumerate(self.settings.menu, start=1):
-            intent = self.rules.intent(name)
-            lines.append(f"{number}. {intent.description or name}")
-        return "\n".join(lines)
+        return self._fulfilment.start(state, message, intent, slots, understanding)
 
 
 def _filled(intent: Intent, slot_types: tuple[str, ...], value: Any) -> dict[str, Any]:

@@ -1,0 +1,86 @@
+"""Starting and finishing an understood intent: ask for its first missing required slot,
+leave an action to be carried out, or say its responses; once its action has run, remember
+what it says to remember and answer with the action's values and media."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from conversation import ConversationState, Message, Outcome, Pending, Skill
+from engine.replies import slot_text
+from engine.results import Plan, Turn, Understanding
+from engine.speaker import Speaker
+from rules import Intent, Response, RuleSet
+from rules.model import BUILTIN_ACTIONS
+
+
+class Fulfilment:
+    """Carries intents of `rules` through, with the `actions` they name, saying the outcome
+    through `speaker`."""
+
+    def __init__(self, rules: RuleSet, actions: Mapping[str, Skill], speaker: Speaker) -> None:
+        self.rules = rules
+        self._actions = actions
+        self._speaker = speaker
+
+    def start(
+        self,
+        state: ConversationState,
+        message: Message,
+        intent: Intent,
+        slots: dict[str, Any],
+        understanding: Understanding,
+    ) -> Turn | Plan:
+        """Ask for the first missing required slot, or complete the intent."""
+        if intent.action == "repeat" and state.last_intent and self.rules.intent(state.last_intent):
+            intent = self.rules.intent(state.last_intent)
+            understanding = Understanding(intent.name, understanding.confidence, matched="repeat")
+        for slot in intent.slots:
+            if slot.required and slot.name not in slots:
+                pending = Pending(intent.name, dict(slots), slot.name)
+                next_state = state.next_turn(intent.name, pending=pending)
+                return self._speaker.say(
+                    next_state, (Response(slot.ask),), slots, message, understanding
+                )
+        if (
+            intent.action and intent.action not in BUILTIN_ACTIONS
+        ):  # "repeat" with nothing to repeat
+            may_wait = not self._actions[intent.action].quick
+            return Plan(state, message, understanding, None, intent, slots, may_wait)
+        return self.finish(state, message, intent, slots, understanding, Outcome())
+
+    def finish(
+        self,
+        state: ConversationState,
+        message: Message,
+        intent: Intent,
+        slots: dict[str, Any],
+        understanding: Understanding,
+        outcome: Outcome,
+    ) -> Turn:
+        """The turn once the intent's action (if any) has given `outcome`."""
+        say = self._speaker.say
+        if outcome.forget:
+            fresh = ConversationState(last_intent=intent.name)
+            return say(
+                fresh, intent.responses, outcome.variables, message, understanding, forget=True
+            )
+        memory = {
+            **state.variables,
+            **{n: slot_text(slots[n]) for n in intent.remember if n in slots},
+        }
+        variables = {**{k: slot_text(v) for k, v in slots.items()}, **outcome.variables}
+        next_state = state.next_turn(intent.name, variables=memory)
+        responses = intent.responses
+        if not responses and not intent.otherwise and not outcome.media:
+            return Turn(next_state, (), understanding)
+        return say(
+            next_state,
+            responses,
+            variables,
+            message,
+            understanding,
+            media=outcome.media,
+            otherwise=intent.otherwise,
+        )
