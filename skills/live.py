@@ -16,16 +16,8 @@ from skills import offline
 from skills.http import UPSTREAM_ERRORS, UpstreamError
 from skills.links import first_sentences
 from skills.registry import action
-from skills.weather import (
-    FORECAST_DAYS,
-    Place,
-    WeatherClient,
-    days_asked,
-    is_now,
-    out_of_reach,
-    place_name,
-    zone_name,
-)
+from skills.weather import FORECAST_DAYS, Place, WeatherClient
+from skills.weather_slots import days_asked, is_now, out_of_reach, place_name, zone_name
 from skills.wikipedia import Ambiguous, NotFound
 
 if TYPE_CHECKING:

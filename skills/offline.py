@@ -15,7 +15,7 @@ import yaml
 
 from conversation import ActionContext, Outcome
 from skills.registry import action
-from skills.weather import days_asked, is_now, out_of_reach, place_name
+from skills.weather_slots import days_asked, is_now, out_of_reach, place_name
 
 DATA = Path(__file__).with_name("data")
 
