@@ -1,8 +1,11 @@
-"""One message through the bot: lock the sender, answer a redelivery from its record, else
-load the state, run the engine, and keep the state, history and reply in one commit.
+"""One message through the bot, in one turn with the sender's memory: a redelivery is
+answered from its record; else the engine plans the answer from the state, the message is
+counted against the rate limit, the plan is carried out, and the new state, the exchange
+and the reply record are kept together when the turn ends.
 
-Every channel calls `Pipeline.handle`, so WhatsApp, the terminal and the web chat share one
-engine and one memory. When the memory fails, the user still gets a friendly sentence.
+Every channel reaches `Pipeline.handle` (through `channels.answering`), so WhatsApp, the
+terminal and the web chat share one engine and one memory. When the memory or the engine
+fails, the user still gets a friendly sentence: this is the one place that says sorry.
 
 With a reply `budget`, a message first gets an *optimistic* turn on the caller's thread:
 nothing locked, the engine's plan made, and, when the plan waits for nothing (most do: the
@@ -46,7 +49,8 @@ class Handled:
     """What became of a message: the replies to send, and an `outcome` for logs and metrics:
     answered, duplicate (a redelivery, answered from its record), forgotten, busy, degraded,
     failed (the engine raised), deferred (the answer follows later), too_slow (it missed
-    the budget and cannot follow) or limited (over the sender's rate limit). `turn` is the engine's turn when the engine ran."""
+    the budget and cannot follow) or limited (over the sender's rate limit). `turn` is the
+    engine's turn when the engine ran."""
 
     replies: tuple[Reply, ...]
     outcome: str
