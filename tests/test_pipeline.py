@@ -239,3 +239,20 @@ def test_a_failing_quick_turn_gets_the_apology(monkeypatch, caplog):
     assert "RuntimeError: a rule blew up" in caplog.text
     # Nothing was kept of the failed turn: the message, sent again, is new.
     assert recorded(pipeline.store, "a", "SM1") is None
+
+
+def test_a_message_whose_action_may_wait_is_understood_once(monkeypatch):
+    pipeline, seen = threads_seen(quick=False)
+    plans = []
+    plan = pipeline.engine.plan
+
+    def counting(state, message):
+        plans.append(message.text)
+        return plan(state, message)
+
+    monkeypatch.setattr(pipeline.engine, "plan", counting)
+    handled = pipeline.handle(message("a", "hi", "SM1"), budget=30)
+    pipeline.close()
+    assert handled.outcome == "answered"
+    assert seen[0].startswith("message")  # carried out on the pool, from the first plan
+    assert plans == ["hi"]
