@@ -96,12 +96,15 @@ class Connections:
         self._writers = WriterQueue(path)
 
     @contextmanager
-    def reading(self, doing: str) -> Iterator[sqlite3.Connection]:
-        """A pooled connection, outside any transaction: each statement stands alone."""
+    def reading(self, doing: str, pooled: bool = True) -> Iterator[sqlite3.Connection]:
+        """A pooled connection, outside any transaction: each statement stands alone.
+        Not `pooled`: a connection of its own, closed after (start-up and health checks,
+        which may run in gunicorn's master before it forks: a SQLite connection must not
+        cross a fork)."""
         with self._lock:
             if self._pid != os.getpid():  # a forked child never uses its parent's
                 self._pool, self._pid = [], os.getpid()
-            connection = self._pool.pop() if self._pool else None
+            connection = self._pool.pop() if self._pool and pooled else None
         healthy = False
         try:
             if connection is None:
@@ -122,17 +125,17 @@ class Connections:
         finally:
             if connection is not None:
                 with self._lock:
-                    pooled = healthy and self._pid == os.getpid() and not self._closed
-                    if pooled:
+                    kept = pooled and healthy and self._pid == os.getpid() and not self._closed
+                    if kept:
                         self._pool.append(connection)
-                if not pooled:
+                if not kept:
                     connection.close()
 
     @contextmanager
-    def writing(self, doing: str) -> Iterator[sqlite3.Connection]:
+    def writing(self, doing: str, pooled: bool = True) -> Iterator[sqlite3.Connection]:
         """A write transaction, holding the database's write lock from its first statement
         (`BEGIN IMMEDIATE`), committed when the block ends and rolled back if it raises."""
-        with self._writers.turn(), self.reading(doing) as connection:
+        with self._writers.turn(), self.reading(doing, pooled) as connection:
             connection.execute("BEGIN IMMEDIATE")
             try:
                 yield connection

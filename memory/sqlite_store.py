@@ -76,13 +76,13 @@ class SqliteStore(TurnStore):
         except OSError as error:
             raise StoreError(f"cannot create the folder {self.path.parent}: {error}") from None
         try:
-            with self._connections.writing("open") as connection:
+            with self._connections.writing("open", pooled=False) as connection:
                 migrate(connection, self.path)
         except StoreUnavailable as error:
             raise StoreError(f"cannot open {self.path} for writing: {error}") from None
 
     def check(self) -> None:
-        with self._connections.reading("check") as connection:
+        with self._connections.reading("check", pooled=False) as connection:
             connection.execute("SELECT 1 FROM conversations LIMIT 1").fetchall()
 
     # -- turns --------------------------------------------------------------------------------

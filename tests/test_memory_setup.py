@@ -386,3 +386,14 @@ def test_redis_py_is_loaded_only_by_bots_that_use_redis(tmp_path):
             [sys.executable, "-c", check, url], capture_output=True, text=True, check=True
         )
         assert out.stdout.strip() == loaded
+
+
+def test_opening_and_checking_the_store_leave_no_connection_to_cross_a_fork(tmp_path):
+    # gunicorn's preload_app opens the store in the master, which then forks the workers.
+    store = SqliteStore(tmp_path / "bot.db")
+    store.check()
+    assert store._connections._pool == []
+    with store.turn("a") as turn:  # a worker's turns pool their connection as usual
+        turn.count_message()
+    assert len(store._connections._pool) == 1
+    store.close()
