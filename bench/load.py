@@ -3,8 +3,9 @@
 1. Webhook throughput and latency (p50, p99) at 1, 8 and 32 connections: the full bot
    (signature check on, demo rules, SQLite store, messages that need no upstream), a
    minimal Flask app returning fixed TwiML, and that app plus twilio-python's validator and
-   TwiML builder (bench/twilio_floor_app.py), under the same gunicorn settings; the ratios
-   to the minimal app.
+   TwiML builder (bench/twilio_floor_app.py), each under the project's gunicorn settings
+   (gthread) and under 2 sync workers, all six measured side by side; the ratios to the
+   minimal app, and the bot under gthread to the bot under sync workers and to the floor.
 2. Cold start (process launch to the first 200 from /health) and memory (RSS) per worker.
 3. Webhook p99 while the joke API hangs (the reply budget answers "one moment").
 
@@ -161,46 +162,85 @@ def workers_of(process: subprocess.Popen) -> list[int]:
     return [int(pid) for pid in out.stdout.split()]
 
 
-def throughput(folder: str, worker_class: str = "") -> dict:
-    """Both apps under the same settings: the project's (gthread), or `worker_class`.
+# The project's gunicorn.conf.py, and the issue's reference: 2 sync workers, which cannot
+# serve the web chat's WebSockets.
+SETTINGS = {"gthread": "", "sync": "sync"}
 
-    Both servers run side by side (an idle one costs nothing) and are measured in turns,
-    ROUNDS times per row, so a slow spell of the machine hits both; each row is the run
-    with the median rate."""
+
+def throughput(folder: str) -> dict:
+    """The three apps under both settings, six servers side by side (an idle one costs
+    nothing), measured in turns ROUNDS times per row, in reverse order every other round, so
+    a slow spell of the machine hits them all; each row is the run with the median rate.
+
+    The machine's speed moves a lot from minute to minute, so each ratio between two
+    servers is taken within a round and the median of the rounds is kept with its range."""
     apps = {
         "minimal": ("bench.minimal_app:create_app()", {}),
         "twilio_floor": ("bench.twilio_floor_app:create_app()", {}),
-        "bot": ("bot:create_app()", bot_env(folder, f"throughput{worker_class}")),
+        "bot": ("bot:create_app()", {}),
     }
     servers = {
-        name: start(app, env, worker_class=worker_class) for name, (app, env) in apps.items()
+        (setting, name): start(
+            app,
+            bot_env(folder, f"throughput-{setting}") if name == "bot" else env,
+            worker_class=worker_class,
+        )
+        for setting, worker_class in SETTINGS.items()
+        for name, (app, env) in apps.items()
     }
-    runs: dict = {name: {str(c): [] for c in CONNECTIONS} for name in apps}
+    runs: dict = {key: {str(c): [] for c in CONNECTIONS} for key in servers}
     for _, base, _ in servers.values():
         wrk(base, folder, 8, 2)  # warm up
     for c in CONNECTIONS:
-        for _ in range(ROUNDS):
-            for name, (_, base, _) in servers.items():
-                runs[name][str(c)].append(wrk(base, folder, c, SECONDS))
+        for round_ in range(ROUNDS):
+            order = list(servers) if round_ % 2 == 0 else list(reversed(servers))
+            for key in order:
+                runs[key][str(c)].append(wrk(servers[key][1], folder, c, SECONDS))
     for process, _, _ in servers.values():
         stop(process)
-    results: dict = {
-        name: {
-            c: sorted(rows, key=lambda row: row["requests_per_s"])[len(rows) // 2]
-            for c, rows in by_connections.items()
+    results: dict = {}
+    for setting in SETTINGS:
+        table: dict = {
+            name: {
+                c: sorted(rows, key=lambda row: row["requests_per_s"])[len(rows) // 2]
+                for c, rows in runs[(setting, name)].items()
+            }
+            for name in apps
         }
-        for name, by_connections in runs.items()
+        for name in ("bot", "twilio_floor"):
+            table[f"{name}_ratio"] = {
+                str(c): round(
+                    table[name][str(c)]["requests_per_s"]
+                    / table["minimal"][str(c)]["requests_per_s"],
+                    2,
+                )
+                for c in CONNECTIONS
+            }
+        results[setting] = table
+    results["side_by_side"] = {
+        str(c): {
+            "bot_gthread_over_bot_sync": paired(runs, ("gthread", "bot"), ("sync", "bot"), c),
+            "bot_over_floor_sync": paired(runs, ("sync", "bot"), ("sync", "twilio_floor"), c),
+            "bot_over_floor_gthread": paired(
+                runs, ("gthread", "bot"), ("gthread", "twilio_floor"), c
+            ),
+        }
+        for c in CONNECTIONS
     }
-    for name in ("bot", "twilio_floor"):
-        results[f"{name}_ratio"] = {
-            str(c): round(
-                results[name][str(c)]["requests_per_s"]
-                / results["minimal"][str(c)]["requests_per_s"],
-                2,
-            )
-            for c in CONNECTIONS
-        }
     return results
+
+
+def paired(runs: dict, top: tuple[str, str], bottom: tuple[str, str], c: int) -> dict:
+    """The rate of `top` over that of `bottom` in the same round: median, lowest, highest."""
+    ratios = sorted(
+        a["requests_per_s"] / b["requests_per_s"]
+        for a, b in zip(runs[top][str(c)], runs[bottom][str(c)], strict=True)
+    )
+    return {
+        "median": round(ratios[len(ratios) // 2], 2),
+        "min": round(ratios[0], 2),
+        "max": round(ratios[-1], 2),
+    }
 
 
 def cold_start_and_memory(folder: str) -> dict:
@@ -239,15 +279,21 @@ def hanging_upstream(folder: str) -> dict:
 def main() -> None:
     if subprocess.run(["which", "wrk"], capture_output=True).returncode:
         raise SystemExit("bench/load.py needs wrk: apt-get install wrk")
+    started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    load_average = os.getloadavg()  # others' work on the machine moves every figure
     with tempfile.TemporaryDirectory() as folder:
+        side_by_side = throughput(folder)
         results = {
-            "throughput": throughput(folder),
+            "throughput": side_by_side["gthread"],
             # The issue's reference setting: 2 sync workers (no WebSockets with those).
-            "throughput_sync_workers": throughput(folder, "sync"),
+            "throughput_sync_workers": side_by_side["sync"],
+            "side_by_side": side_by_side["side_by_side"],
             "startup": cold_start_and_memory(folder),
             "upstream_hanging_8_connections": hanging_upstream(folder),
             "seconds_per_run": SECONDS,
             "cpus": os.cpu_count(),
+            "started": started,
+            "load_average_at_start": [round(x, 2) for x in load_average],
         }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "load.json").write_text(json.dumps(results, indent=2) + "\n")
@@ -261,6 +307,18 @@ def main() -> None:
             print(f"{c:<12}{m['requests_per_s']:>14}{f['requests_per_s']:>12}"
                   f"{table['twilio_floor_ratio'][str(c)]:>7}{b['requests_per_s']:>11}"
                   f"{table['bot_ratio'][str(c)]:>7}{b['p50_ms']:>12}{b['p99_ms']:>12}")  # fmt: skip
+    print("\nside by side: the bot's rate over another's in the same round, median (range)")
+    print(f"{'connections':<12}{'bot gthread / bot sync':>26}{'bot / floor, sync':>22}"
+          f"{'bot / floor, gthread':>25}")  # fmt: skip
+    for c in CONNECTIONS:
+        row = results["side_by_side"][str(c)]
+        shown = [
+            f"{r['median']:.2f} ({r['min']:.2f}–{r['max']:.2f})"
+            for r in (row[k] for k in ("bot_gthread_over_bot_sync", "bot_over_floor_sync",
+                                        "bot_over_floor_gthread"))
+        ]  # fmt: skip
+        print(f"{c:<12}{shown[0]:>26}{shown[1]:>22}{shown[2]:>25}")
+    print("targets at 8 connections: bot gthread / bot sync ≥ 0.8, bot / floor (sync) ≥ 0.5")
 
 
 if __name__ == "__main__":

@@ -108,6 +108,9 @@ class SqliteStore(TurnStore):
 
     def _write(self, turn: StoreTurn) -> None:
         sender = turn.sender
+        if turn.kept is not None:  # serialised before the write lock is taken
+            state, exchange = turn.kept
+            kept_state, record = state_to_json(state), exchange.to_json()
         with self._connections.writing("save the turn") as connection:
             if turn.optimistic:
                 now = {"sender": sender, "now": time.time()}
@@ -116,11 +119,10 @@ class SqliteStore(TurnStore):
                     turn.conflict = True
                     return
             if turn.kept is not None and turn.message_id:
-                state, exchange = turn.kept
                 inserted = connection.execute(
                     "INSERT OR IGNORE INTO replies (sender, message_id, at, exchange) "
                     "VALUES (?, ?, ?, ?)",
-                    (sender, turn.message_id, exchange.at, exchange.to_json()),
+                    (sender, turn.message_id, exchange.at, record),
                 )
                 if inserted.rowcount == 0:
                     (raw,) = connection.execute(
@@ -137,16 +139,15 @@ class SqliteStore(TurnStore):
                     (sender, turn.window),
                 )
             if turn.kept is not None:
-                state, exchange = turn.kept
                 connection.execute(
                     "INSERT INTO conversations (sender, state, updated_at) VALUES (?, ?, ?) "
                     "ON CONFLICT (sender) DO UPDATE SET state = excluded.state, "
                     "updated_at = excluded.updated_at",
-                    (sender, state_to_json(state), exchange.at),
+                    (sender, kept_state, exchange.at),
                 )
                 connection.execute(
                     "INSERT INTO history (sender, at, exchange) VALUES (?, ?, ?)",
-                    (sender, exchange.at, exchange.to_json()),
+                    (sender, exchange.at, record),
                 )
             if turn.forgetting:
                 _forget(connection, sender)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import http.client
+import os
 import signal
+import subprocess
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -94,6 +97,24 @@ def test_signed_chunked_body_under_the_limit_is_answered(server):
     assert response.status == 200
     [(text, _)] = parse_twiml(response.read())
     assert text.startswith("Here's what I can do")
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+    reason="needs Linux and two cores",
+)
+def test_each_worker_keeps_to_a_core_of_its_own(server):
+    _, process = server
+    pids = subprocess.run(
+        ["pgrep", "-P", str(process.pid)], capture_output=True, text=True, check=True
+    ).stdout.split()
+    allowed = sorted(
+        line.split(":")[1].strip()
+        for pid in pids
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+        if line.startswith("Cpus_allowed_list:")
+    )
+    assert allowed == [str(core) for core in sorted(os.sched_getaffinity(0))[:2]]
 
 
 def test_sigterm_stops_gunicorn_cleanly(server):
