@@ -43,9 +43,8 @@ class Fulfilment:
                 return self._speaker.say(
                     next_state, (Response(slot.ask),), slots, message, understanding
                 )
-        if (
-            intent.action and intent.action not in BUILTIN_ACTIONS
-        ):  # "repeat" with nothing to repeat
+        # A built-in action left here is "repeat" with nothing to repeat: no action to run.
+        if intent.action and intent.action not in BUILTIN_ACTIONS:
             may_wait = not self._actions[intent.action].quick
             return Plan(state, message, understanding, None, intent, slots, may_wait)
         return self.finish(state, message, intent, slots, understanding, Outcome())
