@@ -22,7 +22,6 @@ import metrics
 from channels.followups import FollowUps
 from conversation import Message
 from logs import sender_hash
-from memory import Store
 from pipeline import Handled, Later, Pipeline
 
 log = logging.getLogger("bot.messages")
@@ -52,10 +51,6 @@ class Answering:
 
     def init_app(self, app: Flask) -> None:
         app.extensions[EXTENSION] = self
-
-    @property
-    def store(self) -> Store:
-        return self.pipeline.store
 
     def answer(
         self,

@@ -40,8 +40,8 @@ class MemoryStore(TurnStore):
 
     def _read(self, turn: StoreTurn) -> None:
         oldest = self._cutoff()
-        lock = self._lock(turn.sender)
         with self._guard:
+            lock = self._locks.setdefault(turn.sender, threading.Lock())
             if turn.optimistic and lock.locked():
                 turn.busy = True
                 return

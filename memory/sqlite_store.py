@@ -88,11 +88,12 @@ class SqliteStore(TurnStore):
     # -- turns --------------------------------------------------------------------------------
 
     def _read(self, turn: StoreTurn) -> None:
+        oldest = self._cutoff()
         values = {
             "sender": turn.sender,
             "message_id": turn.message_id,
             "now": time.time(),
-            "oldest": self._cutoff(),
+            "oldest": oldest,
             "window": turn.window,
         }
         with self._connections.reading("read the turn") as connection:
@@ -101,7 +102,7 @@ class SqliteStore(TurnStore):
             turn.busy = True
             return
         turn.seen = (state, updated)
-        kept = state if updated is not None and updated >= self._cutoff() else None
+        kept = state if updated is not None and updated >= oldest else None
         turn.state = state_from_json(kept)
         turn.recorded = Exchange.from_json(record).replies if record else None
         turn.counted = count or 0
