@@ -6,6 +6,7 @@ Nothing here runs at import time; `create_app` calls `from_environ`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,6 +37,10 @@ DEFAULTS: dict[str, Any] = {
     "BOT_RATE_LIMIT": 20,
     "BOT_LOG_BODIES": False,
     "BOT_METRICS_TOKEN": "",
+    "BOT_METRICS_PUBLIC": False,
+    "SECRET_KEY": "",
+    "BOT_ALLOWED_HOSTS": (),
+    "TWILIO_WEBHOOK_SHARED_KEY": "",
     **UPSTREAM_URLS,
 }
 
@@ -115,6 +120,21 @@ def _origins(name: str, raw: str) -> tuple[str, ...]:
     return tuple(origins)
 
 
+def _hosts(name: str, raw: str) -> tuple[str, ...]:
+    hosts = []
+    for item in raw.split(","):
+        value = item.strip().lower()
+        if not value:
+            continue
+        if not re.fullmatch(r"[a-z0-9.-]+(:\d{1,5})?|\[[0-9a-f:.]+\](:\d{1,5})?", value):
+            raise ConfigError(
+                f"{name}={raw!r}: list host names as host[:port], comma-separated, "
+                "such as bot.example.com,localhost:5000"
+            )
+        hosts.append(value)
+    return tuple(hosts)
+
+
 def _timezone(name: str, raw: str) -> str:
     value = raw.strip()
     try:
@@ -139,6 +159,8 @@ _PARSERS = {
     "BOT_CHAT_MAX_SOCKETS": _whole_number,
     "BOT_RATE_LIMIT": _whole_number,
     "BOT_LOG_BODIES": _boolean,
+    "BOT_METRICS_PUBLIC": _boolean,
+    "BOT_ALLOWED_HOSTS": _hosts,
     **dict.fromkeys(UPSTREAM_URLS, _base_url),
 }
 
