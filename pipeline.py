@@ -15,6 +15,13 @@ goes to this process's thread pool for a *locked* turn, and `handle` waits at mo
 seconds for it: a slow skill then gets "one moment…" at once, and its answer goes to the
 channel's `later` callback when it is ready (a Twilio REST message, a WebSocket frame). The
 message is understood once: the locked turn reuses the plan when the state is unchanged.
+
+Each message id is answered once. A redelivery of a message still being answered (its
+lock is held for that very id, here or on another host) gets no reply at all; one already
+answered gets the recorded replies again if they went in the webhook's answer, and nothing
+if they went out as a follow-up. Whether a late answer goes in the webhook's answer or as
+a follow-up is settled once, before it is recorded: the locked turn asks the caller
+(`_Job.settle`), and a caller that is told the answer is on its way waits for it.
 """
 
 from __future__ import annotations
@@ -69,12 +76,28 @@ class Deferred:
 
 @dataclass
 class _Job:
-    """One message on the pool: its result, and whether the caller stopped waiting for it."""
+    """One message on the pool: its result, and whether the caller stopped waiting for it
+    (`late`: the answer goes to `later`) or was bound to wait for it (`promised`)."""
 
     done: threading.Event = field(default_factory=threading.Event)
     guard: threading.Lock = field(default_factory=threading.Lock)
     result: Handled | None = None
     late: bool = False
+    promised: bool = False
+
+    def settle(self) -> bool:
+        """Whether the answer about to be recorded goes out later; if not, the caller is
+        now bound to wait for it, whatever its budget says."""
+        with self.guard:
+            self.promised = not self.late
+            return self.late
+
+    def give_up(self) -> bool:
+        """Stop waiting, unless the answer is already there or promised: whether the caller
+        gave up (the answer will go to `later`)."""
+        with self.guard:
+            self.late = self.result is None and not self.promised
+            return self.late
 
 
 class Pipeline:
@@ -109,12 +132,9 @@ class Pipeline:
             return first
         job = _Job()
         self._executor().submit(self._run, message, first.plan, job, later)
-        if job.done.wait(budget):
+        if job.done.wait(budget) or not job.give_up():
+            job.done.wait()  # promised: being recorded now, a store call's time at most
             return job.result
-        with job.guard:
-            if job.result is not None:
-                return job.result
-            job.late = True
         log.warning("message %s missed the %g s reply budget", message.message_id, budget)
         if later is None:
             return Handled((Reply(TOO_SLOW),), "too_slow")
@@ -136,7 +156,7 @@ class Pipeline:
             return self._pool
 
     def _run(self, message: Message, plan: Plan | None, job: _Job, later: Later | None) -> None:
-        handled = self._handle(message, optimistic=False, plan=plan)
+        handled = self._handle(message, optimistic=False, plan=plan, job=job)
         with job.guard:
             job.result = handled
             late = job.late
@@ -154,13 +174,13 @@ class Pipeline:
             log.exception("delivering the late answer to message %s failed", message.message_id)
 
     def _handle(
-        self, message: Message, optimistic: bool, plan: Plan | None = None
+        self, message: Message, optimistic: bool, plan: Plan | None = None, job: _Job | None = None
     ) -> Handled | Deferred:
         """The message handled in one turn with the sender's memory; a failing store or
         engine becomes a friendly reply here, and nowhere else."""
         try:
             with self.store.turn(message.sender, message.message_id, optimistic) as turn:
-                handled = self._turn(message, turn, plan)
+                handled = self._turn(message, turn, plan, job)
         except StoreUnavailable as error:
             log.error("message %s answered without memory: %s", message.message_id, error)
             return Handled((Reply(DEGRADED),), "degraded")
@@ -174,7 +194,11 @@ class Pipeline:
             return Handled(turn.duplicate, "duplicate")
         return handled
 
-    def _turn(self, message: Message, turn: StoreTurn, plan: Plan | None) -> Handled | Deferred:
+    def _turn(
+        self, message: Message, turn: StoreTurn, plan: Plan | None, job: _Job | None
+    ) -> Handled | Deferred:
+        if turn.in_flight:  # another delivery of this message is answering it: say nothing
+            return Handled((), "duplicate")
         if turn.busy:
             if turn.optimistic:
                 return Deferred(plan)
@@ -200,10 +224,11 @@ class Pipeline:
             # Nothing is kept about this message either, so a redelivery forgets again.
             turn.forget()
             return Handled(answer.replies, "forgotten", answer)
-        turn.keep(answer.state, self._exchange(message, answer))
+        later = job is not None and job.settle()
+        turn.keep(answer.state, self._exchange(message, answer, later))
         return Handled(answer.replies, "answered", answer)
 
-    def _exchange(self, message: Message, answer: Turn) -> Exchange:
+    def _exchange(self, message: Message, answer: Turn, later: bool = False) -> Exchange:
         return Exchange(
             message_id=message.message_id,
             at=self._clock(),
@@ -212,6 +237,7 @@ class Pipeline:
             intent=answer.understanding.intent,
             confidence=round(answer.understanding.confidence, 3),
             replies=answer.replies,
+            later=later,
         )
 
     def _purge_when_due(self) -> None:

@@ -18,6 +18,7 @@ HISTORY_LIMIT = 50  # exchanges kept per sender
 RECORD_LIMIT = 200  # reply records kept per sender, newest first
 LOCK_WAIT = 5.0  # seconds a message waits for the sender's previous one
 LOCK_LEASE = 30.0  # seconds after which a lock left by a dead worker is taken over
+RELEASE_RETRY = 0.2  # seconds between attempts to release locks a store outage left held
 RATE_PERIOD = 60  # seconds in one rate-limit window
 DAY = 86400.0
 
@@ -41,6 +42,14 @@ class Exchange:
     intent: str | None
     confidence: float
     replies: tuple[Reply, ...]
+    later: bool = False  # the replies went out as a follow-up, not in the webhook's answer
+
+    @property
+    def for_redelivery(self) -> tuple[Reply, ...]:
+        """What a redelivery of this message gets: the replies again when they went in the
+        webhook's answer (Twilio redelivers when that answer did not reach it), none when
+        they went out as a follow-up, which is sent once."""
+        return () if self.later else self.replies
 
     def to_json(self) -> str:
         data = {
@@ -52,6 +61,8 @@ class Exchange:
             "confidence": self.confidence,
             "replies": replies_to_data(self.replies),
         }
+        if self.later:
+            data["later"] = True
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
@@ -65,6 +76,7 @@ class Exchange:
             intent=data.get("intent"),
             confidence=float(data.get("confidence", 0.0)),
             replies=replies_from_data(data.get("replies", [])),
+            later=bool(data.get("later", False)),
         )
 
 

@@ -9,7 +9,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 
 from memory.base import HISTORY_LIMIT, RECORD_LIMIT, Exchange, state_from_json, state_to_json
-from memory.store import StoreTurn, TurnStore
+from memory.store import BUSY, IN_FLIGHT, TAKEN, StoreTurn, TurnStore, token_message
 
 
 class MemoryStore(TurnStore):
@@ -22,28 +22,41 @@ class MemoryStore(TurnStore):
         self._history: dict[str, deque[Exchange]] = {}
         self._records: dict[str, dict[str, Exchange]] = {}
         self._locks: dict[str, threading.Lock] = {}
+        self._holders: dict[str, str] = {}  # sender -> the token holding their lock
         self._counts: dict[tuple[str, int], int] = {}
 
-    def check(self) -> None:
+    def _ping(self) -> None:
         return None
 
     def _lock(self, sender: str) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(sender, threading.Lock())
 
-    def _acquire(self, sender: str, wait: float) -> threading.Lock | None:
+    def _acquire(self, sender: str, token: str, wait: float) -> str:
         lock = self._lock(sender)
-        return lock if lock.acquire(timeout=wait) else None
+        message_id = token_message(token)
+        deadline = time.monotonic() + wait
+        # In slices, so another delivery of the message holding the lock is told at once.
+        while not lock.acquire(timeout=min(0.05, max(0.0, deadline - time.monotonic()))):
+            holder = self._holders.get(sender)
+            if message_id and holder is not None and token_message(holder) == message_id:
+                return IN_FLIGHT
+            if time.monotonic() >= deadline:
+                return BUSY
+        self._holders[sender] = token
+        return TAKEN
 
-    def _release(self, sender: str, token: threading.Lock) -> None:
-        token.release()
+    def _release(self, sender: str, token: str) -> None:
+        if self._holders.get(sender) == token:
+            del self._holders[sender]
+            self._locks[sender].release()
 
     def _read(self, turn: StoreTurn) -> None:
         oldest = self._cutoff()
         with self._guard:
             lock = self._locks.setdefault(turn.sender, threading.Lock())
             if turn.optimistic and lock.locked():
-                turn.busy = True
+                self._holder(turn, self._holders.get(turn.sender, ""))
                 return
             kept = self._states.get(turn.sender)
             record = self._records.get(turn.sender, {}).get(turn.message_id)
@@ -51,7 +64,7 @@ class MemoryStore(TurnStore):
         turn.seen = kept
         turn.state = state_from_json(kept[1] if kept and kept[0] >= oldest else None)
         if record is not None and record.at >= oldest:
-            turn.recorded = record.replies
+            turn.recorded = record.for_redelivery
 
     def _write(self, turn: StoreTurn) -> None:
         sender = turn.sender
@@ -63,7 +76,7 @@ class MemoryStore(TurnStore):
                 return
             records = self._records.setdefault(sender, {})
             if turn.kept is not None and turn.message_id in records:
-                turn.duplicate = records[turn.message_id].replies
+                turn.duplicate = records[turn.message_id].for_redelivery
                 return
             if turn.counting:
                 for key in [k for k in self._counts if k[1] < turn.window]:

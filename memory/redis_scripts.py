@@ -13,7 +13,9 @@ local function now_ms()
 end
 """
 
-# Take the sender's lock if it is free or its lease is over. ARGV: token, lease in ms.
+# Take the sender's lock if it is free or its lease is over. ARGV: token, lease in ms, the
+# message id. Returns 1 when taken, 0 when another message holds it, 2 when this message id
+# does (a token is "pid:random:message id").
 LOCK = (
     _NOW_MS
     + """
@@ -21,7 +23,11 @@ local held = redis.call('HGET', KEYS[1], 'lock')
 local now = now_ms()
 if held then
   local expiry = tonumber(string.match(held, ' (%d+)$'))
-  if expiry and expiry > now then return 0 end
+  if expiry and expiry > now then
+    local holder = string.match(held, '^[^:]*:[^:]*:(.*) %d+$')
+    if ARGV[3] ~= '' and holder == ARGV[3] then return 2 end
+    return 0
+  end
 end
 redis.call('HSET', KEYS[1], 'lock', ARGV[1] .. ' ' .. (now + tonumber(ARGV[2])))
 return 1

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -38,7 +37,7 @@ from memory.base import (
     state_from_json,
     state_to_json,
 )
-from memory.store import StoreTurn, TurnStore
+from memory.store import BUSY, IN_FLIGHT, TAKEN, StoreTurn, TurnStore, token_message
 
 log = logging.getLogger("bot.memory")
 
@@ -88,33 +87,31 @@ class RedisStore(TurnStore):
             kind = type(error).__name__
             raise StoreUnavailable(f"Redis {self.url}: {doing}: {kind}: {error}") from error
 
-    def check(self) -> None:
+    def _ping(self) -> None:
         with self._errors("ping"):
             self.client.ping()
 
     # -- turns --------------------------------------------------------------------------------
 
-    def _acquire(self, sender: str, wait: float) -> str | None:
-        token = uuid.uuid4().hex
+    def _acquire(self, sender: str, token: str, wait: float) -> str:
         lease_ms = max(1, int(self.lock_lease * 1000))
+        args = [token, lease_ms, token_message(token)]
         deadline = time.monotonic() + wait
         delay = 0.002
         while True:
             with self._errors("lock"):
-                if self._lock(keys=_keys(sender)[:1], args=[token, lease_ms]):
-                    return token
+                taken = self._lock(keys=_keys(sender)[:1], args=args)
+            if taken:
+                return TAKEN if taken == 1 else IN_FLIGHT
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return None
+                return BUSY
             time.sleep(min(delay, remaining))
             delay = min(delay * 2, 0.05)
 
     def _release(self, sender: str, token: str) -> None:
-        try:
-            with self._errors("unlock"):
-                self._unlock(keys=_keys(sender)[:1], args=[token])
-        except StoreUnavailable as error:
-            log.warning("could not release a lock (it expires by itself): %s", error)
+        with self._errors("unlock"):
+            self._unlock(keys=_keys(sender)[:1], args=[token])
 
     def _read(self, turn: StoreTurn) -> None:
         fields = [*_FIELDS, f"r:{turn.message_id}"] if turn.message_id else list(_FIELDS)
@@ -122,7 +119,7 @@ class RedisStore(TurnStore):
             values = self.client.hmget(_keys(turn.sender)[0], fields)
         version, lock, at, state, window, count, number, day = values[: len(_FIELDS)]
         if turn.optimistic and _held(lock):
-            turn.busy = True
+            self._holder(turn, lock.rpartition(" ")[0])
             return
         oldest = self._cutoff()
         turn.seen = (version or "", int(number or 0), day or "")
@@ -131,7 +128,7 @@ class RedisStore(TurnStore):
         record = values[-1] if turn.message_id else None
         if record is not None:
             exchange = Exchange.from_json(record)
-            turn.recorded = exchange.replies if exchange.at >= oldest else None
+            turn.recorded = exchange.for_redelivery if exchange.at >= oldest else None
         turn.counted = int(count or 0) if window == str(turn.window) else 0
 
     def _write(self, turn: StoreTurn) -> None:
@@ -167,7 +164,7 @@ class RedisStore(TurnStore):
         if result[0] == 0:
             turn.conflict = True
         elif result[0] == 2:
-            turn.duplicate = Exchange.from_json(result[1]).replies
+            turn.duplicate = Exchange.from_json(result[1]).for_redelivery
 
     # -- the rest of the contract -------------------------------------------------------------
 
@@ -216,5 +213,5 @@ def _held(lock: str | None) -> bool:
     the commit script decides by Redis's own)."""
     if not lock:
         return False
-    _, _, expiry = lock.partition(" ")
+    _, _, expiry = lock.rpartition(" ")
     return expiry.isdigit() and int(expiry) > time.time() * 1000

@@ -1,17 +1,17 @@
 """A sender's lock in the SQLite store: a row in `locks` with an owner token and a lease,
 taken and released in transactions of their own, so the slow work of a locked turn holds
-nothing else. The token starts with the owner's pid: one file means one machine, so a lock
-left by a worker that was killed is taken over at once, not after the lease."""
+nothing else. The token (see `memory.store.lock_token`) starts with the owner's pid: one file
+means one machine, so a lock left by a worker that was killed is taken over at once, not
+after the lease."""
 
 from __future__ import annotations
 
 import logging
 import os
 import time
-import uuid
 
-from memory.base import StoreUnavailable
 from memory.sqlite_connections import Connections
+from memory.store import BUSY, IN_FLIGHT, TAKEN, token_message
 
 log = logging.getLogger("bot.memory")
 
@@ -22,34 +22,27 @@ class LeaseLocks:
     def __init__(self, connections: Connections) -> None:
         self._connections = connections
 
-    def acquire(self, sender: str, wait: float, lease: float) -> str | None:
-        """A token for the sender's lock, waited for up to `wait` seconds and held for `lease`
-        seconds at the most; None if another message held it all that time."""
-        # The owner's pid first: a lock left by a worker that was killed is taken over at
-        # once, not after the lease (one file means one machine, so the pid says it all).
-        token = f"{os.getpid()}:{uuid.uuid4().hex}"
+    def acquire(self, sender: str, token: str, wait: float, lease: float) -> str:
+        """The sender's lock for `token`, waited for up to `wait` seconds and held for
+        `lease` seconds at the most: TAKEN, BUSY or IN_FLIGHT (see `TurnStore._acquire`)."""
         deadline = time.monotonic() + wait
         delay = 0.002
-        while not self._take(sender, token, lease):
+        while (taken := self._take(sender, token, lease)) == BUSY:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return None
+                return BUSY
             time.sleep(min(delay, remaining))
             delay = min(delay * 2, 0.05)
-        return token
+        return taken
 
     def release(self, sender: str, token: str) -> None:
-        try:
-            with self._connections.statement("unlock") as connection:
-                connection.execute(
-                    "DELETE FROM locks WHERE sender = ? AND token = ?", (sender, token)
-                )
-        except StoreUnavailable as error:
-            log.warning("could not release a lock (it expires by itself): %s", error)
+        """Raises `StoreUnavailable` when the database cannot be written (the store retries)."""
+        with self._connections.statement("unlock") as connection:
+            connection.execute("DELETE FROM locks WHERE sender = ? AND token = ?", (sender, token))
 
-    def _take(self, sender: str, token: str, lease: float) -> bool:
+    def _take(self, sender: str, token: str, lease: float) -> str:
         """One statement takes a free or expired lock; a held one is looked at only when
-        that fails, to take it over from a process that is gone."""
+        that fails: held for this message id, or by a process that is gone."""
         now = time.time()
         with self._connections.statement("lock") as connection:
             taken = connection.execute(
@@ -59,19 +52,22 @@ class LeaseLocks:
                 (sender, token, now + lease, now),
             )
             if taken.rowcount == 1:
-                return True
+                return TAKEN
         with self._connections.writing("lock") as connection:
             held = connection.execute(
                 "SELECT token FROM locks WHERE sender = ?", (sender,)
             ).fetchone()
-            if held is None or not _owner_is_gone(held[0]):
-                return False
+            if held is None:
+                return BUSY  # released meanwhile: the next round takes it
+            if not _owner_is_gone(held[0]):
+                message_id = token_message(token)
+                return IN_FLIGHT if message_id and token_message(held[0]) == message_id else BUSY
             log.warning("took over a lock left by a process that is gone")
             connection.execute(
                 "UPDATE locks SET token = ?, expires_at = ? WHERE sender = ?",
                 (token, now + lease, sender),
             )
-            return True
+            return TAKEN
 
 
 def held(holder: str | None) -> bool:

@@ -81,7 +81,7 @@ class SqliteStore(TurnStore):
         except StoreUnavailable as error:
             raise StoreError(f"cannot open {self.path} for writing: {error}") from None
 
-    def check(self) -> None:
+    def _ping(self) -> None:
         with self._connections.reading("check", pooled=False) as connection:
             connection.execute("SELECT 1 FROM conversations LIMIT 1").fetchall()
 
@@ -99,12 +99,12 @@ class SqliteStore(TurnStore):
         with self._connections.reading("read the turn") as connection:
             holder, state, updated, record, count = connection.execute(_READ, values).fetchone()
         if turn.optimistic and held(holder):
-            turn.busy = True
+            self._holder(turn, holder)
             return
         turn.seen = (state, updated)
         kept = state if updated is not None and updated >= oldest else None
         turn.state = state_from_json(kept)
-        turn.recorded = Exchange.from_json(record).replies if record else None
+        turn.recorded = Exchange.from_json(record).for_redelivery if record else None
         turn.counted = count or 0
 
     def _write(self, turn: StoreTurn) -> None:
@@ -130,7 +130,7 @@ class SqliteStore(TurnStore):
                         "SELECT exchange FROM replies WHERE sender = ? AND message_id = ?",
                         (sender, turn.message_id),
                     ).fetchone()
-                    turn.duplicate = Exchange.from_json(raw).replies
+                    turn.duplicate = Exchange.from_json(raw).for_redelivery
                     return
             if turn.counting:
                 # A trigger deletes the sender's past windows.
@@ -153,8 +153,8 @@ class SqliteStore(TurnStore):
             if turn.forgetting:
                 _forget(connection, sender)
 
-    def _acquire(self, sender: str, wait: float) -> str | None:
-        return self._locks.acquire(sender, wait, self.lock_lease)
+    def _acquire(self, sender: str, token: str, wait: float) -> str:
+        return self._locks.acquire(sender, token, wait, self.lock_lease)
 
     def _release(self, sender: str, token: str) -> None:
         self._locks.release(sender, token)

@@ -16,18 +16,41 @@ A turn is either *locked* or *optimistic*:
   the turn read; else nothing is written and `conflict` says so.
 
 Either way `busy` says, before the block does anything, that the lock was not to be had
-(held by another message), and then nothing was read.
+(held by another message), and then nothing was read; `in_flight` says the lock is held by
+this very message id: a redelivery of a message still being answered, which gets nothing.
+
+A lock the store could not release (it hung, or restarted, at that moment) is not left to
+its lease: the store keeps retrying the release until it answers again, and `check` fails
+until then, so /health says the bot is degraded while those senders would be refused.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
+import time
+import uuid
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from conversation import ConversationState, Reply
-from memory.base import LOCK_LEASE, LOCK_WAIT, RATE_PERIOD, Exchange, cutoff
+from memory.base import (
+    LOCK_LEASE,
+    LOCK_WAIT,
+    RATE_PERIOD,
+    RELEASE_RETRY,
+    Exchange,
+    StoreUnavailable,
+    cutoff,
+)
+
+log = logging.getLogger("bot.memory")
+
+# What asking for a sender's lock can come to.
+TAKEN, BUSY, IN_FLIGHT = "taken", "busy", "in_flight"
 
 
 @dataclass
@@ -39,6 +62,7 @@ class StoreTurn:
     window: int  # the rate-limit window this message falls in
     optimistic: bool
     busy: bool = False
+    in_flight: bool = False  # this message id holds the sender's lock: another delivery of it
     recorded: tuple[Reply, ...] | None = None  # the replies already sent for this message id
     state: ConversationState = field(default_factory=ConversationState)
     counted: int = 0  # the sender's messages counted in this window before this one
@@ -114,7 +138,12 @@ class TurnStore:
         self.retention_days = retention_days
         self.lock_wait = LOCK_WAIT
         self.lock_lease = LOCK_LEASE
+        self.release_retry = RELEASE_RETRY
         self._clock = clock
+        # Locks an outage kept us from releasing: (sender, token) -> when their lease ends.
+        self._unreleased: dict[tuple[str, str], float] = {}
+        self._unreleased_guard = threading.Lock()
+        self._releaser: threading.Thread | None = None
 
     @contextmanager
     def turn(
@@ -122,33 +151,107 @@ class TurnStore:
     ) -> Iterator[StoreTurn]:
         window = int(self._clock() // RATE_PERIOD)
         turn = StoreTurn(sender, message_id, window, optimistic)
-        held = None
+        token = None
         if not optimistic:
-            held = self._acquire(sender, self.lock_wait)
-            if held is None:
-                turn.busy = True
+            token = lock_token(message_id)
+            try:
+                taken = self._acquire(sender, token, self.lock_wait)
+            except StoreUnavailable:
+                # The request may still reach the store and take the lock when it wakes.
+                self._release_later(sender, token)
+                raise
+            if taken != TAKEN:
+                turn.busy, turn.in_flight = taken == BUSY, taken == IN_FLIGHT
                 yield turn
                 return
         try:
             self._read(turn)
             yield turn
-            if not turn.busy and turn.writes:
+            if not (turn.busy or turn.in_flight) and turn.writes:
                 self._write(turn)
         finally:
-            if held is not None:
-                self._release(sender, held)
+            if token is not None:
+                self._let_go(sender, token)
+
+    def check(self) -> None:
+        """Raise `StoreUnavailable` unless the store answers now and holds no lock an outage
+        kept this process from releasing."""
+        self._ping()
+        self._release_unreleased()
+        if self._unreleased:
+            raise StoreUnavailable(
+                f"{len(self._unreleased)} sender lock(s) left by an outage are not released yet"
+            )
 
     def _cutoff(self) -> float:
         return cutoff(self._clock(), self.retention_days)
 
+    def _holder(self, turn: StoreTurn, token: str | None) -> None:
+        """Mark an optimistic turn that found the sender's lock held by `token`."""
+        if token is not None:
+            turn.busy = True
+            turn.in_flight = bool(turn.message_id) and token_message(token) == turn.message_id
+
+    # -- locks an outage left held --------------------------------------------------------
+
+    def _let_go(self, sender: str, token: str) -> None:
+        try:
+            self._release(sender, token)
+        except StoreUnavailable as error:
+            log.warning("could not release a lock; retrying until the store answers: %s", error)
+            self._release_later(sender, token)
+
+    def _release_later(self, sender: str, token: str) -> None:
+        """Keep releasing the lock in the background until the store answers or its lease
+        is over, so the sender is not refused for the rest of the lease after an outage."""
+        with self._unreleased_guard:
+            self._unreleased[sender, token] = time.monotonic() + self.lock_lease
+            if self._releaser is None or not self._releaser.is_alive():
+                self._releaser = threading.Thread(
+                    target=self._keep_releasing, name="lock-releaser", daemon=True
+                )
+                self._releaser.start()
+
+    def _keep_releasing(self) -> None:
+        while True:
+            time.sleep(self.release_retry)
+            self._release_unreleased()
+            with self._unreleased_guard:
+                if not self._unreleased:
+                    self._releaser = None
+                    return
+
+    def _release_unreleased(self) -> None:
+        with self._unreleased_guard:
+            pending = list(self._unreleased.items())
+        released = 0
+        for (sender, token), lease_end in pending:
+            if time.monotonic() < lease_end:  # else its lease is over: nothing to release
+                try:
+                    self._release(sender, token)
+                except StoreUnavailable:
+                    return  # still down: try again later
+                released += 1
+            with self._unreleased_guard:
+                self._unreleased.pop((sender, token), None)
+        if released:
+            log.info("released %d sender lock(s) left by a store outage", released)
+
     # -- each store's own -----------------------------------------------------------------
 
-    def _acquire(self, sender: str, wait: float) -> Any:
-        """The sender's lock, waited for up to `wait` seconds: a token for `_release`, or
-        None when another message held it all that time."""
+    def _ping(self) -> None:
+        """Raise `StoreUnavailable` unless the store answers now."""
         raise NotImplementedError
 
-    def _release(self, sender: str, token: Any) -> None:
+    def _acquire(self, sender: str, token: str, wait: float) -> str:
+        """Take the sender's lock for `token`, waiting up to `wait` seconds while another
+        message holds it: TAKEN, BUSY (held by another message all that time) or IN_FLIGHT
+        (held by this very message id, `token_message(token)`)."""
+        raise NotImplementedError
+
+    def _release(self, sender: str, token: str) -> None:
+        """Release the lock if `token` still holds it; raise `StoreUnavailable` if the store
+        does not answer (the caller retries)."""
         raise NotImplementedError
 
     def _read(self, turn: StoreTurn) -> None:
@@ -158,3 +261,15 @@ class TurnStore:
     def _write(self, turn: StoreTurn) -> None:
         """Make the turn's writes atomically, or set `duplicate` / `conflict` and make none."""
         raise NotImplementedError
+
+
+def lock_token(message_id: str) -> str:
+    """A fresh owner for a sender's lock: this process, a random part, and the message it is
+    taken for, so another delivery of that message can tell it is being answered."""
+    return f"{os.getpid()}:{uuid.uuid4().hex}:{message_id}"
+
+
+def token_message(token: str) -> str:
+    """The message id a lock token was taken for ("" if none)."""
+    parts = token.split(":", 2)
+    return parts[2] if len(parts) == 3 else ""

@@ -12,6 +12,7 @@ import pytest
 from conversation import ConversationState, Pending, Reply
 from memory import Exchange, MemoryStore, RedisStore, SqliteStore
 from memory.base import DAY, HISTORY_LIMIT, RECORD_LIMIT
+from tests.conftest import SAFETY
 from tests.stores import commit, counted, kept_state, recorded
 
 T0 = 1_800_000_000.0  # a fixed "now", in seconds since 1970
@@ -182,9 +183,9 @@ def announcing(store):
     store.asking = threading.Event()
     acquire = store._acquire
 
-    def _acquire(sender, wait):
+    def _acquire(sender, token, wait):
         store.asking.set()
-        return acquire(sender, wait)
+        return acquire(sender, token, wait)
 
     store._acquire = _acquire
     return store
@@ -284,8 +285,16 @@ def test_a_message_recorded_behind_a_turns_back_makes_it_a_duplicate(store, cloc
         assert slow.recorded is None
         slow.keep(state("Bo"), exchange("SM1", clock.now, reply="second"))
         # The slow turn outlives its lease; another worker takes the sender over and
-        # answers the same message first.
-        assert commit(store, "a", state("Ana"), exchange("SM1", clock.now, reply="first"))
+        # answers the same message first (until the lease is over, it is told the message
+        # is in flight, and writes nothing).
+        deadline = time.monotonic() + SAFETY
+        while True:
+            with store.turn("a", "SM1") as other:
+                if not other.in_flight:
+                    other.keep(state("Ana"), exchange("SM1", clock.now, reply="first"))
+                    break
+            assert time.monotonic() < deadline, "the slow turn's lease never ended"
+        assert other.duplicate is None
     assert slow.duplicate == (Reply("first"),)
     assert kept_state(store, "a") == state("Ana")
     assert [e.replies[0].text for e in store.history("a")] == ["first"]
@@ -342,3 +351,27 @@ def test_messages_are_counted_per_sender_and_minute(store, clock):
     clock.now += 60
     store.forget("a")
     assert count(store, "a") == 1
+
+
+def test_another_delivery_of_the_message_holding_the_lock_is_told_it_is_in_flight(store):
+    store.lock_wait = 30.0  # told at once, not after waiting for the lock
+    with store.turn("a", "SM1") as first:
+        assert not (first.busy or first.in_flight)
+        for optimistic in (False, True):
+            with store.turn("a", "SM1", optimistic=optimistic) as copy:
+                assert copy.in_flight and copy.recorded is None
+                copy.keep(state("Bo"), exchange("SM1", 0.0))  # ignored: nothing is written
+        store.lock_wait = 0.05
+        with store.turn("a", "SM2") as other:  # another message of the sender's waits
+            assert other.busy and not other.in_flight
+        first.keep(state("Ana"), exchange("SM1", first.window * 60.0))
+    assert kept_state(store, "a") == state("Ana")
+    assert [e.message_id for e in store.history("a")] == ["SM1"]
+
+
+def test_an_answer_that_went_out_later_is_not_given_to_a_redelivery(store, clock):
+    late = replace(exchange("SM1", clock.now, reply="the joke"), later=True)
+    assert commit(store, "a", state("Ana"), late)
+    with store.turn("a", "SM1") as copy:
+        assert copy.recorded == ()
+    assert store.history("a")[0].replies == (Reply("the joke"),)  # the history keeps it

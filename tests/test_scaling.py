@@ -50,7 +50,9 @@ def test_the_same_request_ten_times_at_once_counts_once(sqlite_url, tmp_path):
             replies = list(pool.map(lambda _: server.post(form), range(10)))
     finally:
         server.stop()
-    assert len(set(replies)) == 1
+    # Copies that came while the first was answered get an empty answer, later ones the
+    # recorded reply: one joke, never a second one.
+    assert len(set(replies) - {""}) == 1
     store = SqliteStore(tmp_path / "bot.db")
     assert kept_state(store, "whatsapp:+15550003").turns == 1
     assert [e.message_id for e in store.history("whatsapp:+15550003")] == [form["MessageSid"]]
@@ -82,7 +84,7 @@ def test_two_servers_sharing_redis_hold_one_conversation(redis_url):
         form = whatsapp_form("tell me a joke", From="whatsapp:+15550006")
         with ThreadPoolExecutor(10) as pool:
             jokes = list(pool.map(lambda s: s.post(form), servers[:10]))
-        assert len(set(jokes)) == 1
+        assert len(set(jokes) - {""}) == 1
     finally:
         one.stop()
         two.stop()
