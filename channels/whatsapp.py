@@ -1,8 +1,10 @@
 """The WhatsApp channel: Twilio's webhook form in, TwiML out, on POST `/bot`.
 
-Whatever goes wrong after the signature check, Twilio gets status 200 and valid TwiML and the
-user gets a friendly sentence: the pipeline turns a failing engine or store into one, and
-logs the traceback with the sender redacted.
+A signed form must also carry Twilio's identifiers in the shape Twilio sends them (400
+otherwise), for the configured account (403 otherwise). Whatever goes wrong after those
+checks, Twilio gets status 200 and valid TwiML and the user gets a friendly sentence: the
+pipeline turns a failing engine or store into one, and logs the traceback with the sender
+redacted.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import math
 from collections.abc import Mapping
 
 from flask import Blueprint, Response, abort, current_app, request
+from werkzeug.datastructures import MultiDict
 from werkzeug.wsgi import LimitedStream
 
 import metrics
 from channels import twiml
 from channels.answering import answering
+from channels.sids import ACCOUNT_SID, MESSAGE_SID, SERVICE_SID, WA_ID
 from channels.signature import refusal
 from conversation import Button, Location, Media, Message, Reply
 
@@ -26,6 +30,20 @@ bp = Blueprint("whatsapp", __name__)
 # WhatsApp carries one media item a message; Twilio documents up to 10 for MMS.
 MAX_MEDIA = 10
 TWIML_MIMETYPE = "text/xml"
+
+# The identifiers Twilio sends, each in the one shape it has. A signed form whose value strays
+# from it was rearranged after signing: the signature joins the sorted names and values with
+# no separator, so `MessageSid=SM…&NumMedia=0` and `MessageSid=SM…NumMedia0` sign alike, and
+# the second would pass for a new message (replies are remembered by MessageSid).
+_SID = "SM or MM and 32 lowercase hex digits"
+IDENTIFIERS = {
+    "MessageSid": (MESSAGE_SID, _SID),
+    "SmsMessageSid": (MESSAGE_SID, _SID),  # deprecated copies of MessageSid
+    "SmsSid": (MESSAGE_SID, _SID),
+    "AccountSid": (ACCOUNT_SID, "AC and 32 lowercase hex digits"),
+    "MessagingServiceSid": (SERVICE_SID, "MG and 32 lowercase hex digits"),
+    "WaId": (WA_ID, "at most 15 digits"),
+}
 
 
 def _flag(value: str) -> bool:
@@ -65,7 +83,7 @@ def parse_form(form: Mapping[str, str]) -> Message:
         channel="whatsapp",
         sender=get("From", ""),
         body=get("Body", ""),
-        message_id=get("MessageSid", "") or get("SmsMessageSid", "") or get("SmsSid", ""),
+        message_id=get("MessageSid", ""),
         account_id=get("AccountSid", ""),
         recipient=get("To", ""),
         profile_name=get("ProfileName", ""),
@@ -77,6 +95,24 @@ def parse_form(form: Mapping[str, str]) -> Message:
         forwarded=_flag(get("Forwarded", "")),
         frequently_forwarded=_flag(get("FrequentlyForwarded", "")),
     )
+
+
+def malformed(form: MultiDict[str, str]) -> str | None:
+    """What is wrong with the identifiers in `form`, or None. The answer names the parameter,
+    never its value (a shifted value can hold a phone number)."""
+    if "MessageSid" not in form:
+        return "no MessageSid"  # Twilio always sends one
+    for name, (shape, described) in IDENTIFIERS.items():
+        values = form.getlist(name)
+        if len(values) > 1:
+            return f"{name} sent {len(values)} times"
+        if values and shape.fullmatch(values[0]) is None:
+            return f"{name} is not {described}"
+    sid = form["MessageSid"]
+    for copy in ("SmsMessageSid", "SmsSid"):
+        if form.get(copy, sid) != sid:
+            return f"{copy} is not the MessageSid"
+    return None
 
 
 def _streamed_past_limit() -> bool:
@@ -98,6 +134,11 @@ def _twiml(replies: list[Reply]) -> Response:
     return Response(twiml.render(replies), status=200, mimetype=TWIML_MIMETYPE)
 
 
+def _refused(status: int, why: str, answer: str) -> Response:
+    log.warning("refused a /bot request: %s", why)
+    return Response(f"{answer}\n", status, mimetype="text/plain")
+
+
 @bp.post("/bot")
 def webhook() -> Response:
     rid = metrics.request_id(request)
@@ -111,12 +152,20 @@ def _answer(rid: str) -> Response:
     form = request.form
     if _streamed_past_limit():
         abort(413)
-    reason = refusal(request, current_app.config)
+    settings = current_app.config
+    reason = refusal(request, settings)
     if reason is not None:
-        log.warning("refused a /bot request: %s", reason)
-        return Response(
-            "Forbidden: this request is not signed by Twilio.\n", 403, mimetype="text/plain"
-        )
+        return _refused(403, reason, "Forbidden: this request is not signed by Twilio.")
+    # After the signature: an unsigned request learns nothing about what a valid form holds.
+    problem = malformed(form)
+    if problem is not None:
+        return _refused(400, problem, f"Bad Request: {problem}.")
+    # 403, not 400: the form is well made, just not for the account this bot serves (signed
+    # with another account's key, or TWILIO_ACCOUNT_SID names the wrong account).
+    account = settings["TWILIO_ACCOUNT_SID"]
+    if account and form.get("AccountSid") != account:
+        why = "its AccountSid is not TWILIO_ACCOUNT_SID"
+        return _refused(403, why, "Forbidden: this request is for another Twilio account.")
     message = parse_form(form)
     seam = answering()
     # A late answer can follow through Twilio's API when the bot has credentials and

@@ -116,9 +116,24 @@ def find_all(
 
 
 _LINK = re.compile(r"\bhttps?://[^\s<>\"']+", re.IGNORECASE)
+_TRAILING = ".,;:!?)]}»”’"
 
 
 def find_link(text: str) -> str | None:
-    """The first http(s) URL in `text`, without the punctuation that often follows one."""
+    """The first http(s) URL in `text`, without the punctuation that often follows one.
+
+    A `]` that closes a `[` stays: it ends an IPv6 literal (`http://[::1]`).
+    """
     found = _LINK.search(text)
-    return found[0].rstrip(".,;:!?)]}»”’") if found else None
+    if found is None:
+        return None
+    link = found[0]
+    opened, closed = link.count("["), link.count("]")
+    end = len(link)
+    while end and link[end - 1] in _TRAILING:
+        if link[end - 1] == "]":
+            if opened >= closed:
+                break
+            closed -= 1
+        end -= 1
+    return link[:end]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import requests
 
@@ -117,6 +117,31 @@ def summarise(body: str, content_type: str) -> tuple[str, str]:
     return title[:200], first_sentences(description)
 
 
+def parse_link(url: str) -> SplitResult:
+    """The parts of an http(s) link with a host; UpstreamError for anything else.
+
+    `urlsplit` raises ValueError for a broken IPv6 literal (`http://[::1`, `http://[zz]/`),
+    and `.port` for a port out of range: a user sent them, so they are answers, not crashes.
+    An IPv6 literal that parses is judged by the guard like any other address.
+    """
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- parsed now, so a bad port is refused here, not later
+    except ValueError:
+        raise UpstreamError("link", "not a valid link") from None
+    if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
+        raise UpstreamError("link", "only http and https links can be read")
+    return parts
+
+
+def link_host(url: str) -> str:
+    """The host of `url` to show the user, or "" when it has none or cannot be parsed."""
+    try:
+        return urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+
+
 class LinkPreviewer:
     """Fetches user-sent links safely; `allowed` networks are let through (tests only)."""
 
@@ -137,9 +162,7 @@ class LinkPreviewer:
         self.session.trust_env = False  # no proxies from the environment: we pin addresses
 
     def preview(self, url: str) -> Page:
-        parts = urlsplit(url)
-        if parts.scheme.lower() not in {"http", "https"} or not parts.hostname:
-            raise UpstreamError("link", "only http and https links can be read")
+        parts = parse_link(url)
         try:
             response = self.session.get(url, timeout=timeouts(self.timeout), stream=True)
         except BlockedAddress as error:

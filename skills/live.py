@@ -8,13 +8,12 @@ import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from conversation import ActionContext, Outcome
 from nlp.dates import DateRange
 from skills import offline
 from skills.http import UPSTREAM_ERRORS, UpstreamError
-from skills.links import first_sentences
+from skills.links import first_sentences, link_host
 from skills.registry import action
 from skills.weather import FORECAST_DAYS, Place, WeatherClient
 from skills.weather_slots import days_asked, is_now, out_of_reach, place_name, zone_name
@@ -182,7 +181,7 @@ def currency(context: ActionContext) -> Outcome:
 def link(context: ActionContext) -> Outcome:
     """A shared link's title and first sentences."""
     url = str(context.slots.get("url", ""))
-    host = urlsplit(url).hostname or "that link"
+    host = link_host(url) or "that link"
     if context.services is None:
         return Outcome({"title": host, "summary": "I can't open links right now."})
     try:
@@ -193,6 +192,8 @@ def link(context: ActionContext) -> Outcome:
             summary = "I don't open links to private or local addresses. 🔒"
         elif error.problem.startswith("not a web page"):
             summary = "That link isn't a web page I can read."
+        elif error.problem.startswith("not a valid link"):
+            summary = "That link doesn't look right to me. Could you check it?"
         else:
             summary = "I couldn't open that page right now."
         return Outcome({"title": host, "summary": summary})

@@ -5,9 +5,11 @@ from __future__ import annotations
 import shlex
 
 import pytest
+from twilio.request_validator import RequestValidator
 
 from bot import create_app
-from channels.signature import refusal
+from channels.sids import is_message_sid
+from channels.signature import refusal, run_port
 from engine.replies import render
 from tests.conftest import (
     LOCAL_URL,
@@ -195,3 +197,192 @@ def test_sign_command_without_token_explains(tmp_path):
     result = runner.invoke(args=["sign", "hi"])
     assert result.exit_code != 0
     assert "TWILIO_AUTH_TOKEN is not set" in result.output
+
+
+# -- shared-key signatures (X-Twilio-Webhooks-Signature-Settings) ----------------------------
+
+SHARED_KEY = "shared-key-secret-7d1e"
+SHARED = {
+    "X-Twilio-Webhooks-Signature-Settings": "key=webhooks_sharedkey_01abc,algorithm=HMAC_SHA256"
+}
+
+
+def shared_key_headers(form, key: str = SHARED_KEY, algorithm: str = "HMAC_SHA256") -> dict:
+    signature = RequestValidator(key).compute_signature(LOCAL_URL, form, algorithm)
+    return {**SHARED, "X-Twilio-Signature": signature}
+
+
+@pytest.fixture
+def shared_client():
+    return create_app(base_settings(TWILIO_WEBHOOK_SHARED_KEY=SHARED_KEY)).test_client()
+
+
+def test_a_shared_key_signature_is_accepted(shared_client):
+    form = whatsapp_form("help")
+    response = shared_client.post("/bot", data=form, headers=shared_key_headers(form))
+    assert "Here's what I can do" in reply_text(response)
+
+
+def test_the_auth_token_signature_still_works_beside_a_shared_key(shared_client):
+    assert "Here's what I can do" in reply_text(post_whatsapp(shared_client, "help"))
+
+
+def test_a_shared_key_is_enough_without_an_auth_token(app):
+    form = whatsapp_form("help")
+    with app.test_request_context(
+        "/bot", method="POST", data=form, headers=shared_key_headers(form)
+    ) as ctx:
+        settings = {**app.config, "TWILIO_AUTH_TOKEN": "", "TWILIO_WEBHOOK_SHARED_KEY": SHARED_KEY}
+        assert refusal(ctx.request, settings) is None
+
+
+def test_the_header_may_name_hmac_sha1_with_the_shared_key(shared_client):
+    form = whatsapp_form("help")
+    headers = {
+        **shared_key_headers(form, algorithm="HMAC_SHA1"),
+        "X-Twilio-Webhooks-Signature-Settings": "key=webhooks_sharedkey_01abc,algorithm=HMAC_SHA1",
+    }
+    assert "Here's what I can do" in reply_text(
+        shared_client.post("/bot", data=form, headers=headers)
+    )
+
+
+def test_a_wrong_shared_key_is_refused(shared_client):
+    form = whatsapp_form("hi")
+    _forbidden(shared_client.post("/bot", data=form, headers=shared_key_headers(form, "wrong")))
+
+
+def test_the_auth_token_cannot_sign_for_the_shared_key(shared_client):
+    # With the header the shared key is the only key: the token's SHA-256 is not accepted...
+    form = whatsapp_form("hi")
+    _forbidden(shared_client.post("/bot", data=form, headers=shared_key_headers(form, TOKEN)))
+    # ...nor its usual SHA-1 signature with the header added.
+    headers = {**SHARED, "X-Twilio-Signature": signature_for(form)}
+    _forbidden(shared_client.post("/bot", data=form, headers=headers))
+
+
+def test_a_shared_key_signature_without_its_header_is_refused(shared_client):
+    form = whatsapp_form("hi")
+    headers = shared_key_headers(form)
+    del headers["X-Twilio-Webhooks-Signature-Settings"]
+    _forbidden(shared_client.post("/bot", data=form, headers=headers))
+
+
+def test_a_shared_key_signature_without_the_setting_is_refused_and_logged(capsys):
+    client = create_app(base_settings()).test_client()
+    capsys.readouterr()
+    form = whatsapp_form("hi")
+    _forbidden(client.post("/bot", data=form, headers=shared_key_headers(form)))
+    assert "TWILIO_WEBHOOK_SHARED_KEY is not set" in capsys.readouterr().err
+
+
+def test_an_unknown_algorithm_is_refused_without_being_logged(capsys):
+    client = create_app(base_settings(TWILIO_WEBHOOK_SHARED_KEY=SHARED_KEY)).test_client()
+    capsys.readouterr()
+    form = whatsapp_form("hi")
+    headers = {
+        **shared_key_headers(form),
+        "X-Twilio-Webhooks-Signature-Settings": "key=k,algorithm=HMAC_MD5\x1b[2J",
+    }
+    _forbidden(client.post("/bot", data=form, headers=headers))
+    err = capsys.readouterr().err
+    assert "names an algorithm twilio-python does not know" in err
+    assert "HMAC_MD5" not in err
+    assert SHARED_KEY not in err
+
+
+# -- the sign command -----------------------------------------------------------------------
+
+
+def signed_form(output: str) -> tuple[str, dict[str, str], dict[str, str]]:
+    """(url, form, headers) of the curl line `sign` printed."""
+    words = shlex.split(output)
+    name, _, signature = words[words.index("-H") + 1].partition(": ")
+    form = dict(words[i + 1].split("=", 1) for i, w in enumerate(words) if w == "--data-urlencode")
+    return words[4], form, {name: signature}
+
+
+def history(app) -> list:
+    return app.extensions["bot.answering"].pipeline.store.history("whatsapp:+15550001234")
+
+
+def test_each_signed_request_is_a_new_message(app, runner, client):
+    sids = []
+    for _ in range(2):
+        result = runner.invoke(args=["sign", "what can you do", "--url", LOCAL_URL])
+        assert result.exit_code == 0, result.output
+        _, form, headers = signed_form(result.output)
+        assert is_message_sid(form["MessageSid"])
+        sids.append(form["MessageSid"])
+        assert "Here's what I can do" in reply_text(client.post("/bot", data=form, headers=headers))
+    assert sids[0] != sids[1]
+    assert [exchange.message_id for exchange in history(app)] == sids
+
+
+def test_a_sid_given_on_purpose_is_repeated(app, runner, client):
+    sid = "SM" + "5" * 32
+    for _ in range(2):
+        result = runner.invoke(args=["sign", "what can you do", "--url", LOCAL_URL, "--sid", sid])
+        _, form, headers = signed_form(result.output)
+        assert form["MessageSid"] == sid
+        assert client.post("/bot", data=form, headers=headers).status_code == 200
+    assert [exchange.message_id for exchange in history(app)] == [sid]  # one message, twice
+
+
+@pytest.mark.parametrize(
+    "sid", ["SM123", "SM" + "A" * 32, "XX" + "0" * 32, "SM" + "0" * 32 + "NumMedia0"]
+)
+def test_a_malformed_sid_is_refused_by_the_command(runner, sid):
+    result = runner.invoke(args=["sign", "hi", "--sid", sid])
+    assert result.exit_code == 2
+    assert "SM or MM and 32 lowercase hex digits" in result.output
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch):
+    """A current folder of its own, and no PORT in the environment."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PORT", raising=False)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("env_file", "port"),
+    [
+        (None, 5000),
+        ("TWILIO_VALIDATE=true\n", 5000),
+        ("PORT=8123\n", 8123),
+        ("PORT=8123\r\n", 8123),
+        ("PORT=8123\nPORT=8124\n", 8124),  # the last one, as `tail -n 1`
+        ("PORT=8123\nPORT=\n", 5000),  # the last one is empty
+        ("PORT=8123 # the port\n", 8123),
+        ("# PORT=8123\n", 5000),
+        ("export PORT=8123\n", 5000),  # the Makefile reads `PORT=` lines only
+        ('PORT="8123"\n', 5000),
+    ],
+)
+def test_the_port_is_found_as_the_makefile_finds_it(folder, env_file, port):
+    if env_file is not None:
+        (folder / ".env").write_text(env_file, encoding="utf-8")
+    assert run_port() == port
+
+
+def test_the_environment_port_wins_over_env_file(folder, monkeypatch):
+    (folder / ".env").write_text("PORT=8123\n", encoding="utf-8")
+    monkeypatch.setenv("PORT", "9001")
+    assert run_port() == 9001
+    monkeypatch.setenv("PORT", "nine")
+    with pytest.raises(ValueError, match="PORT='nine'"):
+        run_port()
+
+
+def test_sign_signs_for_the_port_make_run_uses(folder, runner, app):
+    (folder / ".env").write_text("PORT=8765\n", encoding="utf-8")
+    url, form, headers = signed_form(runner.invoke(args=["sign", "hi"]).output)
+    assert url == "http://127.0.0.1:8765/bot"
+    with app.test_request_context(
+        "/bot", base_url="http://127.0.0.1:8765", method="POST", data=form, headers=headers
+    ) as ctx:
+        assert refusal(ctx.request, app.config) is None
+    explicit, _, _ = signed_form(runner.invoke(args=["sign", "hi", "--port", "7000"]).output)
+    assert explicit == "http://127.0.0.1:7000/bot"

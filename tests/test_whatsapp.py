@@ -18,6 +18,7 @@ from tests.conftest import (
     base_settings,
     post_whatsapp,
     reply_text,
+    signature_for,
     twiml_messages,
     whatsapp_form,
 )
@@ -214,3 +215,162 @@ def test_unknown_path_is_a_short_404(client):
     response = client.get("/nope")
     assert response.status_code == 404
     assert response.data == b"404 Not Found\n"
+
+
+# -- strict identifiers ---------------------------------------------------------------------
+
+
+def greetings(name: str) -> set[str]:
+    return {
+        f"Hi {name}! 👋 I'm a demo bot. Type *help* to see what I can do.",
+        f"Hello {name}! Type *help* for the list of things I understand.",
+    }
+
+
+def post_signed(client, form):
+    return client.post("/bot", data=form, headers={"X-Twilio-Signature": signature_for(form)})
+
+
+def shifted(form: dict[str, str]) -> dict[str, str]:
+    """`form` with the parameter after MessageSid (in signing order) moved into its value:
+    `MessageSid=<sid>NumMedia0` for `MessageSid=<sid>`, `NumMedia=0`."""
+    names = sorted(form)
+    following = names[names.index("MessageSid") + 1]
+    moved = dict(form)
+    moved["MessageSid"] += following + moved.pop(following)
+    return moved
+
+
+@pytest.mark.parametrize(
+    ("dropped", "value"),
+    [
+        # Without MessageType, NumMedia comes next: the shift the issue reports.
+        (("MessageType",), "NumMedia0"),
+        ((), "MessageTypetext"),
+    ],
+)
+def test_a_signed_form_replayed_with_a_shifted_boundary_is_refused(client, dropped, value):
+    genuine = {k: v for k, v in whatsapp_form("hi").items() if k not in dropped}
+    signature = signature_for(genuine)
+    replay = shifted(genuine)
+    assert replay["MessageSid"] == genuine["MessageSid"] + value
+    assert signature_for(replay) == signature  # one signature covers both forms
+    headers = {"X-Twilio-Signature": signature}
+    assert client.post("/bot", data=genuine, headers=headers).status_code == 200
+    response = client.post("/bot", data=replay, headers=headers)
+    assert response.status_code == 400
+    assert response.mimetype == "text/plain"
+    assert (
+        response.data == b"Bad Request: MessageSid is not SM or MM and 32 lowercase hex digits.\n"
+    )
+
+
+def test_a_form_without_message_sid_is_refused(client):
+    form = whatsapp_form("hi")
+    del form["MessageSid"]
+    response = post_signed(client, form)
+    assert response.status_code == 400
+    assert response.data == b"Bad Request: no MessageSid.\n"
+
+
+SID = "SM" + "ab12" * 8
+
+
+@pytest.mark.parametrize(
+    ("params", "problem"),
+    [
+        ({"MessageSid": "SM" + "AB12" * 8}, "MessageSid is not SM or MM"),
+        ({"MessageSid": SID[:-1]}, "MessageSid is not SM or MM"),
+        ({"MessageSid": SID + "0"}, "MessageSid is not SM or MM"),
+        ({"MessageSid": SID + "\n"}, "MessageSid is not SM or MM"),
+        ({"MessageSid": "SK" + SID[2:]}, "MessageSid is not SM or MM"),
+        ({"MessageSid": ""}, "MessageSid is not SM or MM"),
+        ({"SmsSid": "SM123"}, "SmsSid is not SM or MM"),
+        (
+            {"MessageSid": SID, "SmsMessageSid": "SM" + "0" * 32},
+            "SmsMessageSid is not the MessageSid",
+        ),
+        ({"AccountSid": "AC123"}, "AccountSid is not AC and 32 lowercase hex digits"),
+        ({"MessagingServiceSid": "MG" + "g" * 32}, "MessagingServiceSid is not MG"),
+        ({"WaId": "+14155550123"}, "WaId is not at most 15 digits"),
+        ({"WaId": "1415555012300000"}, "WaId is not at most 15 digits"),
+        ({"WaId": "١٤١٥٥٥٥٠١٢٣"}, "WaId is not at most 15 digits"),  # Arabic-Indic digits
+        ({"WaId": "14155550123 NumMedia0"}, "WaId is not at most 15 digits"),
+    ],
+)
+def test_a_malformed_identifier_is_refused_and_named_but_never_shown(params, problem, capsys):
+    client = create_app(base_settings()).test_client()
+    capsys.readouterr()
+    response = post_signed(client, whatsapp_form("hi", **params))
+    assert response.status_code == 400
+    assert response.mimetype == "text/plain"
+    assert problem in response.text
+    err = capsys.readouterr().err
+    assert f"refused a /bot request: {problem}" in err
+    assert "14155550123" not in err
+    assert "١٤١٥" not in err
+    assert "AB12" not in err
+
+
+def test_a_repeated_message_sid_is_refused(client):
+    form = MultiDict(whatsapp_form("hi"))
+    form.add("MessageSid", SID)
+    response = client.post("/bot", data=form, headers={"X-Twilio-Signature": signature_for(form)})
+    assert response.status_code == 400
+    assert response.data == b"Bad Request: MessageSid sent 2 times.\n"
+
+
+def test_every_identifier_in_its_documented_shape_is_accepted(client):
+    response = post_signed(
+        client,
+        whatsapp_form(
+            "help",
+            MessageSid="MM" + "0123456789abcdef" * 2,
+            SmsMessageSid="MM" + "0123456789abcdef" * 2,
+            SmsSid="MM" + "0123456789abcdef" * 2,
+            MessagingServiceSid="MG" + "f" * 32,
+            WaId="123456789012345",
+        ),
+    )
+    assert twiml_messages(response) == [(HELP, [])]
+
+
+def test_an_unsigned_malformed_form_is_refused_for_its_signature_first(client):
+    response = client.post("/bot", data=whatsapp_form("hi", MessageSid="nonsense"))
+    assert response.status_code == 403
+
+
+def test_a_form_for_another_account_is_forbidden(capsys):
+    client = create_app(base_settings()).test_client()
+    capsys.readouterr()
+    response = post_signed(client, whatsapp_form("hi", AccountSid="AC" + "2" * 32))
+    assert response.status_code == 403
+    assert response.data == b"Forbidden: this request is for another Twilio account.\n"
+    err = capsys.readouterr().err
+    assert "its AccountSid is not TWILIO_ACCOUNT_SID" in err
+    assert "2" * 32 not in err
+
+
+def test_a_form_without_account_sid_is_forbidden_when_one_is_configured(client):
+    form = whatsapp_form("hi")
+    del form["AccountSid"]
+    assert post_signed(client, form).status_code == 403
+
+
+def test_any_account_is_served_when_none_is_configured():
+    client = create_app(base_settings(TWILIO_ACCOUNT_SID="")).test_client()
+    response = post_signed(client, whatsapp_form("help", AccountSid="AC" + "2" * 32))
+    assert twiml_messages(response) == [(HELP, [])]
+
+
+# -- what is echoed -------------------------------------------------------------------------
+
+
+def test_bidi_and_control_characters_in_the_profile_name_are_not_echoed(client):
+    name = "\u202eSam\u202c\u2067\x1b\x85\u200f"
+    assert reply_text(post_whatsapp(client, "hello there", ProfileName=name)) in greetings("Sam")
+
+
+def test_names_in_any_script_are_echoed_intact(client):
+    name = "Zoë محمد שלום 👩\u200d👩\u200d👧"
+    assert reply_text(post_whatsapp(client, "hello there", ProfileName=name)) in greetings(name)
