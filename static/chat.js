@@ -1,5 +1,6 @@
 // The web chat's client: one WebSocket to /ws, JSON frames, reconnecting on its own.
-// Everything from the bot is shown with textContent: rule text and upstream data are never HTML.
+// Text is shown with text nodes (WhatsApp's *bold* and the rest through format.js, which
+// builds elements the same way): rule text, upstream data and what you type are never HTML.
 "use strict";
 
 (() => {
@@ -26,27 +27,42 @@
     return when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   }
 
-  function link(url) {
-    const anchor = document.createElement("a");
-    anchor.href = url;
-    anchor.textContent = url;
-    anchor.rel = "noopener noreferrer";
-    anchor.target = "_blank";
-    return anchor;
+  // A picture, in a block of its own under the text; one that does not load becomes a link
+  // to it, on a line of its own.
+  function picture(url) {
+    const block = document.createElement("div");
+    block.className = "media";
+    const image = document.createElement("img");
+    image.src = url;
+    image.alt = "picture from the bot";
+    image.addEventListener("error", () => {
+      const label = document.createElement("span");
+      label.className = "label";
+      label.textContent = "Picture: ";
+      const anchor = document.createElement("a");
+      anchor.href = url;
+      anchor.textContent = url;
+      anchor.rel = "noopener noreferrer";
+      anchor.target = "_blank";
+      block.className = "media link";
+      block.replaceChildren(label, anchor);
+    }, { once: true });
+    block.append(image);
+    return block;
   }
 
   function bubble(kind, text, media, seconds, understood) {
     const item = document.createElement("li");
     item.className = `bubble ${kind}`;
-    if (text) item.append(document.createTextNode(text));
+    if (text) {
+      const body = document.createElement("div");
+      body.className = "text";
+      // The server's own error texts are shown exactly; messages as WhatsApp shows them.
+      body.append(kind === "error" ? document.createTextNode(text) : WhatsAppFormat.format(text));
+      item.append(body);
+    }
     for (const url of media || []) {
-      if (!/^https?:\/\//i.test(url)) continue;
-      // Shown as a picture; anything that does not load as one becomes a plain link.
-      const image = document.createElement("img");
-      image.src = url;
-      image.alt = "picture from the bot";
-      image.addEventListener("error", () => image.replaceWith(link(url)));
-      item.append(image);
+      if (/^https?:\/\//i.test(url)) item.append(picture(url));
     }
     const time = document.createElement("time");
     time.textContent = clock(seconds);
@@ -63,11 +79,23 @@
     item.scrollIntoView({ block: "end" });
   }
 
+  // A socket refused before it opened may carry an id this server no longer accepts (a new
+  // SECRET_KEY, an edited cookie): ask for one, which keeps a good id as it is, then retry.
+  async function renewId() {
+    try {
+      await fetch("/chat/id", { method: "POST", credentials: "same-origin" });
+    } catch {
+      // The server is away; the next try asks again.
+    }
+  }
+
   function connect() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
     socket = new WebSocket(`${scheme}://${location.host}/ws`);
+    let opened = false;
     status.textContent = "connecting…";
     socket.addEventListener("open", () => {
+      opened = true;
       retry = 500;
       status.textContent = "online";
       send.disabled = false;
@@ -89,7 +117,7 @@
       send.disabled = true;
       typing.hidden = true;
       status.textContent = "offline, reconnecting…";
-      setTimeout(connect, retry);
+      setTimeout(() => (opened ? connect() : renewId().then(connect)), retry);
       retry = Math.min(retry * 2, 10000);
     });
   }

@@ -1,6 +1,6 @@
 """The web chat's protocol, with a real WebSocket client against a real gunicorn server:
-replies, memory, error frames that leave the socket open, refused origins, streaming of slow
-skills, and frames crossing hosts through Redis."""
+replies, memory, error frames that leave the socket open, refused origins and unsigned ids,
+streaming of slow skills, and frames crossing hosts through Redis."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 import requests
 import websocket
 
-from channels.webchat import MAX_FRAME
+from channels.webchat_frames import MAX_FRAME
 from pipeline import ONE_MOMENT
 from tests.conftest import ACCOUNT, HELP, SAFETY
 from tests.servers import ROOT, Server
@@ -38,17 +38,17 @@ def server(tmp_path_factory):
 
 
 def new_user(base: str) -> str:
-    """Open the page as a new browser would; the user id it was given."""
+    """Open the page as a new browser would; the signed user id it was given."""
     response = requests.get(f"{base}/chat", timeout=5)
     assert response.status_code == 200
     assert response.content == CHAT_PAGE.read_bytes()
     return response.cookies["bot_uid"]
 
 
-def connect(base: str, uid: str, origin: str | None = None) -> websocket.WebSocket:
+def connect(base: str, token: str, origin: str | None = None) -> websocket.WebSocket:
     return websocket.create_connection(
         base.replace("http://", "ws://") + "/ws",
-        cookie=f"bot_uid={uid}",
+        cookie=f"bot_uid={token}",
         origin=origin or base,
         timeout=10,
     )
@@ -100,12 +100,12 @@ def test_what_was_understood_shows_a_place_by_its_name(server):
 
 
 def test_memory_across_messages_and_reconnects(server):
-    uid = new_user(server.base)
-    ws = connect(server.base, uid)
+    token = new_user(server.base)
+    ws = connect(server.base, token)
     say(ws, "my name is Ana")
     assert next_frame(ws, "message")["text"] in NAME_KEPT
     ws.close()
-    again = connect(server.base, uid)  # a reload, or the server restarted
+    again = connect(server.base, token)  # a reload, or the server restarted
     say(again, "what is my name")
     reply = next_frame(again, "message")
     assert reply["text"] == "Your name is Ana 😊"
@@ -165,6 +165,21 @@ def test_a_socket_without_a_user_id_is_refused(server):
     assert refused.value.status_code == 403
 
 
+def test_knowing_a_users_id_does_not_open_their_chat(server):
+    token = new_user(server.base)
+    ws = connect(server.base, token)
+    say(ws, "my name is Ana")
+    assert next_frame(ws, "message")["text"] in NAME_KEPT
+    ws.close()
+    # The bare id (as store keys show it), or another id under this one's signature.
+    uid, _, signature = token.partition(".")
+    neighbour = f"{uid[:-1]}{'0' if uid[-1] != '0' else '1'}.{signature}"
+    for stolen in (uid, neighbour, f"{uid}.{'A' * len(signature)}"):
+        with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+            connect(server.base, stolen)
+        assert refused.value.status_code == 403
+
+
 def test_an_extra_allowed_origin(tmp_path):
     extra = Server(
         BOT_STORE_URL=f"sqlite:///{tmp_path}/bot.db",
@@ -179,7 +194,7 @@ def test_an_extra_allowed_origin(tmp_path):
         extra.stop()
 
 
-def connect_once_freed(base: str, uid: str) -> websocket.WebSocket:
+def connect_once_freed(base: str, token: str) -> websocket.WebSocket:
     """Connect as soon as the server has freed the slot of a chat the client closed.
 
     The server frees it after answering the close, when the socket is already gone, so
@@ -189,7 +204,7 @@ def connect_once_freed(base: str, uid: str) -> websocket.WebSocket:
     deadline = time.monotonic() + SAFETY
     while True:
         try:
-            return connect(base, uid)
+            return connect(base, token)
         except websocket.WebSocketBadStatusException as refused:
             status = refused.status_code
         assert status == 503
@@ -202,14 +217,14 @@ def test_open_chats_are_capped_so_the_webhook_keeps_its_threads(tmp_path):
         BOT_STORE_URL=f"sqlite:///{tmp_path}/bot.db", WEB_CONCURRENCY="1", BOT_CHAT_MAX_SOCKETS="1"
     )
     try:
-        uid = new_user(capped.base)
-        first = connect(capped.base, uid)
+        token = new_user(capped.base)
+        first = connect(capped.base, token)
         with pytest.raises(websocket.WebSocketBadStatusException) as refused:
-            connect(capped.base, uid)
+            connect(capped.base, token)
         assert refused.value.status_code == 503
         assert capped.say("what can you do") == HELP
         first.close()
-        second = connect_once_freed(capped.base, uid)
+        second = connect_once_freed(capped.base, token)
         say(second, "hi")
         assert next_frame(second, "message")["text"] in GREETINGS
         second.close()
@@ -244,11 +259,12 @@ def test_a_slow_skill_streams_one_moment_then_the_answer(upstream, gate, tmp_pat
 
 
 def test_frames_reach_the_browser_on_another_host_through_redis(redis_url):
-    one = Server(BOT_STORE_URL=redis_url, WEB_CONCURRENCY="1")
-    two = Server(BOT_STORE_URL=redis_url, WEB_CONCURRENCY="1")
+    # Every host signs and checks user ids with the same SECRET_KEY.
+    shared = {"BOT_STORE_URL": redis_url, "WEB_CONCURRENCY": "1", "SECRET_KEY": "shared-key"}
+    one, two = Server(**shared), Server(**shared)
     try:
-        uid = new_user(one.base)
-        here, there = connect(one.base, uid), connect(two.base, uid)  # two tabs, two hosts
+        token = new_user(one.base)
+        here, there = connect(one.base, token), connect(two.base, token)  # two tabs, two hosts
         for tab in (here, there):  # a tab listens once it has heard its own first answer
             say(tab, "hi")
             next_frame(tab, "message")
