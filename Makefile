@@ -23,6 +23,7 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 run: $(VENV)/.run-installed
 	@echo "Bot:          http://127.0.0.1:$(PORT)"
 	@echo "Webhook:      http://127.0.0.1:$(PORT)/bot   (POST, signed by Twilio)"
+	@echo "              $(BIN)/flask --app bot sign \"hi\" prints a signed test request."
 	@echo "Health:       http://127.0.0.1:$(PORT)/health"
 	@echo "Public URL:   run 'ngrok http $(PORT)' in another terminal, put its https URL in .env"
 	@echo "              as BOT_PUBLIC_URL, and set <that URL>/bot as the Twilio webhook."
@@ -47,13 +48,15 @@ $(VENV)/.bench-installed: requirements.txt requirements-bench.txt | $(BIN)/pytho
 	touch $@
 
 # Speed and memory, measured here, never asserted in tests. bench/load.py needs wrk
-# (apt-get install wrk) and writes bench/results/*.json.
+# (apt-get install wrk). Results go to bench/out/*.json (untracked). bench/webhook.py starts a
+# redis-server of its own; BOT_BENCH_REDIS_URL names another, whose database it EMPTIES.
 bench: $(VENV)/.bench-installed
 	$(BIN)/python bench/understand.py
 	$(BIN)/python bench/rivescript_compare.py
 	$(BIN)/python bench/webhook.py
 	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/load.py
+	$(BIN)/python bench/slow_clients.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

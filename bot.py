@@ -15,14 +15,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dotenv import find_dotenv, load_dotenv
-from flask import Flask, Response, current_app, jsonify
+from flask import Flask, Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config
+import devtoken
 import logs
 import metrics
 import skills
+import startup
 from channels import signature, terminal, whatsapp
 from channels.answering import Answering, answering
 from channels.hub import Hub, LocalHub
@@ -36,10 +38,24 @@ from skills.services import Services
 
 MAX_BODY_BYTES = 64 * 1024
 __version__ = "0.1.0"
+WARNINGS = "bot.warnings"  # app.extensions: what /health says needs fixing, set at start-up
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app: settings, logging, rules, engine, channels and CLI commands."""
+    """Build the app: settings, logging, rules, engine, channels and CLI commands.
+
+    A bad setting, rule file or store URL raises (`startup.ERRORS`); run by `flask` or
+    gunicorn (no `test_config`), the process then ends by printing just the problems.
+    """
+    try:
+        return _build(test_config)
+    except startup.ERRORS as error:
+        if test_config is None:
+            startup.report_at_exit(error)
+        raise
+
+
+def _build(test_config: Mapping[str, Any] | None) -> Flask:
     if test_config is None:
         load_dotenv(find_dotenv(usecwd=True), override=False)
         settings = config.settings_from(os.environ)
@@ -47,11 +63,19 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         settings = config.settings_from({}, test_config)
 
     app = Flask(__name__, instance_relative_config=True)
-    app.config.update(settings, MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
+    signing = devtoken.signing_token(settings, Path(app.instance_path))
+    development = signing != settings["TWILIO_AUTH_TOKEN"]
+    # Senders in logs are hashed with a secret key, the development token if nothing else.
+    settings["BOT_LOG_SALT"] = settings["BOT_LOG_SALT"] or signing
+    # Signatures are checked (and `sign` signs) with `signing`; `settings` keeps the token as
+    # configured, for Twilio's API, which would refuse the development one.
+    app.config.update(settings, MAX_CONTENT_LENGTH=MAX_BODY_BYTES, TWILIO_AUTH_TOKEN=signing)
     secrets = [
-        settings["TWILIO_AUTH_TOKEN"],
+        signing,
         settings["BOT_LOG_SALT"],
         settings["BOT_METRICS_TOKEN"],
+        settings["TWILIO_WEBHOOK_SHARED_KEY"],
+        settings["SECRET_KEY"],
     ]
     log = logs.configure(settings["BOT_LOG_LEVEL"], settings["BOT_LOG_SALT"], secrets)
 
@@ -78,13 +102,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
             x_port=proxies,
             x_prefix=proxies,
         )
-    _warn_about_signatures(app)
+    app.extensions[WARNINGS] = _warn_about_signatures(app, development)
 
     app.register_blueprint(whatsapp.bp)
     app.cli.add_command(terminal.chat_command)
     app.cli.add_command(signature.sign_command)
     app.add_url_rule("/health", "health", health)
-    app.add_url_rule("/metrics", "metrics", metrics.metrics_view)
+    metrics.init_app(app)
     app.register_error_handler(HTTPException, _plain_error)
     return app
 
@@ -122,21 +146,30 @@ def _open_store(app: Flask) -> Store:
 
 
 def health() -> tuple[Response, int]:
-    """200 when the bot can answer with its memory, 503 (with the reason) when it cannot."""
+    """200 when the bot can answer with its memory, 503 when it cannot ("degraded" either way
+    when something needs fixing, with a sentence for each in `warnings`). Paths, hosts and
+    error texts only for the bearer of BOT_METRICS_TOKEN."""
     pipeline = answering().pipeline
     store: dict[str, object] = {"url": pipeline.store.url, "ok": True}
     try:
         pipeline.store.check()
     except StoreUnavailable as error:
         store.update(ok=False, error=str(error))
-    body = jsonify(
-        status="ok" if store["ok"] else "unavailable",
-        version=__version__,
-        intents=len(pipeline.engine.rules.intents),
-        signature_validation=bool(current_app.config["TWILIO_VALIDATE"]),
-        store=store,
-    )
-    return body, 200 if store["ok"] else 503
+    warnings = list(current_app.extensions[WARNINGS])
+    if not store["ok"]:
+        warnings.insert(0, "the conversation store is not answering: users get an apology")
+    body: dict[str, object] = {
+        "status": "degraded" if warnings else "ok",
+        "version": __version__,
+        "warnings": warnings,
+    }
+    if metrics.bearer_matches(request, current_app.config["BOT_METRICS_TOKEN"]):
+        body.update(
+            intents=len(pipeline.engine.rules.intents),
+            signature_validation=bool(current_app.config["TWILIO_VALIDATE"]),
+            store=store,
+        )
+    return jsonify(body), 200 if store["ok"] else 503
 
 
 def _plain_error(error: HTTPException) -> Response:
@@ -147,15 +180,23 @@ def _plain_error(error: HTTPException) -> Response:
     return response
 
 
-def _warn_about_signatures(app: Flask) -> None:
+def _warn_about_signatures(app: Flask, development: bool) -> tuple[str, ...]:
+    """Say at start-up what the signature settings let through; what /health should say."""
     if not app.config["TWILIO_VALIDATE"]:
         app.logger.warning(
             "!!! TWILIO_VALIDATE=false: /bot accepts UNSIGNED requests from anyone. "
             "Use this only for local testing, never on a public URL. !!!"
         )
-    elif not app.config["TWILIO_AUTH_TOKEN"]:
-        app.logger.error(
-            "TWILIO_AUTH_TOKEN is not set: every /bot request will get 403. Copy the Auth Token "
-            "from the Twilio Console (Account Info) into .env as TWILIO_AUTH_TOKEN=..., or set "
-            "TWILIO_VALIDATE=false for local curl testing only."
+    elif development:
+        app.logger.warning(
+            "TWILIO_AUTH_TOKEN is not set: /bot checks signatures with the development token "
+            "in %s, for local tests (`flask --app bot sign`). Twilio's own requests are "
+            "REFUSED (403) until you copy the Auth Token from the Twilio Console (Account "
+            "Info) into .env as TWILIO_AUTH_TOKEN=...",
+            Path(app.instance_path) / devtoken.FILE_NAME,
         )
+        return (
+            "TWILIO_AUTH_TOKEN is not set: only requests signed with the development token "
+            "are answered, Twilio's own are refused",
+        )
+    return ()

@@ -10,7 +10,7 @@
 3. Webhook p99 while the joke API hangs (the reply budget answers "one moment").
 
 Requests are signed beforehand, each with its own MessageSid, from 5,000 senders.
-Prints JSON and a table; writes bench/results/load.json. Needs `wrk` (Debian: apt-get
+Prints JSON and a table; writes bench/out/load.json (untracked). Needs `wrk` (Debian: apt-get
 install wrk). Run with `make bench`.
 """
 
@@ -34,7 +34,7 @@ import requests
 from twilio.request_validator import RequestValidator
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
+RESULTS = ROOT / "bench" / "out"  # untracked: a run never rewrites tracked files
 TOKEN = "bench-token"  # noqa: S105 -- a throwaway token for signing bench requests
 TEXTS = ["hi", "what can you do", "thanks a lot", "what time is it", "my name is Sam",
          "whats my name", "bye 👋", "book me a taxi"]  # fmt: skip

@@ -10,7 +10,7 @@ workers, a SQLite store and signature checks on, no upstream (BOT_OFFLINE). Once
 answers and the workers have stopped growing ("idle"), WARM_MESSAGES signed messages from
 CONNECTIONS connections at once warm every worker (rules, places index, caches) and the
 processes are read again ("warm"). The summary is the median over rounds of the largest
-worker, the master and the total. Prints a table and writes bench/results/memory.json.
+worker, the master and the total. Prints a table and writes bench/out/memory.json (untracked).
 
     .venv/bin/python bench/memory.py
     .venv/bin/python bench/memory.py --root /tmp/oldclone --out /tmp/memory-old.json
@@ -40,7 +40,7 @@ import requests
 from twilio.request_validator import RequestValidator
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "bench" / "results"
+RESULTS = ROOT / "bench" / "out"  # untracked: a run never rewrites tracked files
 TOKEN = "bench-token"  # noqa: S105 -- a throwaway token for signing bench requests
 TEXTS = ["hello", "weather in Paris tomorrow", "tell me a joke", "what time is it",
          "my name is Sam", "whats my name", "is it raining in Lisbn", "thanks a lot",

@@ -3,8 +3,8 @@
 The same generated rule sets as bench/understand.py (200 and 2000 intents) become RiveScript
 brains with one trigger per intent around its topic word (`+ [*] <word> [*]`), which is how
 a RiveScript author would catch the intent's keyword anywhere in a message. Both answer the
-same distinct messages; medians and p99s, and how many times faster we are.
-RiveScript is a benchmark-only dependency (requirements-bench.txt). Run with `make bench`.
+same distinct messages; medians and p99s, and how many times faster we are. Prints JSON and
+writes bench/out/rivescript.json (untracked). RiveScript is a benchmark-only dependency (requirements-bench.txt). Run with `make bench`.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def main() -> None:
                 "times_faster_median": round(theirs["median_us"] / ours["median_us"], 1),
                 "times_faster_p99": round(theirs["p99_us"] / ours["p99_us"], 1),
             }
-    out = Path(__file__).parent / "results"
+    out = Path(__file__).parent / "out"  # untracked: a run never rewrites tracked files
     out.mkdir(exist_ok=True)
     (out / "rivescript.json").write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))

@@ -1,5 +1,5 @@
 """Measure one message's cost in-process: the engine alone, and the whole signed webhook
-with each store (memory, a SQLite file, the local Redis when it answers).
+with each store (memory, a SQLite file, Redis).
 
 Prints JSON: median and p99 in microseconds for each, over distinct signed requests
 (fresh MessageSid each) through Flask's test client. No HTTP: this is the app's own cost,
@@ -7,6 +7,11 @@ plus the store's. Also, per message: the Python function calls the pipeline make
 "hello" and for "convert 20 gbp to usd" (an action that may wait), and, with Redis, the
 commands Redis ran (`INFO commandstats`, script bodies included), the round trips the bot
 made and the Redis CPU it cost. Run with `make bench`.
+
+Redis: a redis-server of the bench's own on a free loopback port, stopped afterwards (the
+Redis rows are left out when there is no redis-server). BOT_BENCH_REDIS_URL names another
+one instead, such as redis://127.0.0.1:6379/14: the bench EMPTIES that database before and
+after, and resets that server's command statistics (CONFIG RESETSTAT).
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -29,10 +36,11 @@ from twilio.request_validator import RequestValidator
 
 from bot import create_app
 from engine import ConversationState, Message
+from memory import shown_url
 from pipeline import Pipeline
+from tests.redis_server import RedisServer, RedisUnavailable
 
 TOKEN = "bench-token"  # noqa: S105 -- a throwaway token for signing bench requests
-REDIS_URL = os.environ.get("BOT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 TEXTS = ["hi", "what can you do", "thanks a lot!", "bye 👋", "book me a taxi", "HELLO there"]
 
 
@@ -90,9 +98,9 @@ def function_calls(pipeline: Pipeline, text: str) -> int:
     return int(statistics.median(counts))
 
 
-def redis_cost(app, rounds: int) -> dict[str, float]:
+def redis_cost(app, url: str, rounds: int) -> dict[str, float]:
     """Commands, round trips and Redis CPU per message over `rounds` webhook messages."""
-    client = redis.Redis.from_url(REDIS_URL)
+    client = redis.Redis.from_url(url)
     sent = [0]
     send = redis.connection.Connection.send_packed_command
 
@@ -130,12 +138,41 @@ def app_with(store_url: str):
     return create_app(settings)
 
 
-def redis_answers() -> bool:
-    client = redis.Redis.from_url(REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+@contextmanager
+def bench_redis() -> Iterator[str | None]:
+    """The URL of a Redis database the bench may empty: BOT_BENCH_REDIS_URL's (said aloud),
+    else a redis-server of its own for the run; None when there is neither."""
+    named = os.environ.get("BOT_BENCH_REDIS_URL", "")
+    if named:
+        print(
+            f"bench/webhook.py: emptying {shown_url(named)} (BOT_BENCH_REDIS_URL)", file=sys.stderr
+        )
+        try:
+            yield named if emptied(named) else None
+        finally:
+            emptied(named)
+        return
+    server = RedisServer()
+    try:
+        server.start()
+    except RedisUnavailable as error:
+        print(f"bench/webhook.py: no Redis rows: {error}", file=sys.stderr)
+        yield None
+        return
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+def emptied(url: str) -> bool:
+    """Empty the database at `url`; whether it answered."""
+    client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
     try:
         client.flushdb()
         return True
-    except redis.RedisError:
+    except redis.RedisError as error:
+        print(f"bench/webhook.py: no Redis rows: {shown_url(url)}: {error}", file=sys.stderr)
         return False
     finally:
         client.close()
@@ -145,10 +182,10 @@ def main() -> None:
     engine = app_with("memory://").extensions["bot.answering"].pipeline.engine
     bench_engine(engine, 2000)  # warm caches
     result = {"engine_respond": bench_engine(engine, 20_000)}
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, bench_redis() as redis_url:
         stores = {"memory": "memory://", "sqlite": f"sqlite:///{folder}/bench.db"}
-        if redis_answers():
-            stores["redis"] = REDIS_URL
+        if redis_url:
+            stores["redis"] = redis_url
         for name, url in stores.items():
             app = app_with(url)
             result[f"webhook_in_process_{name}"] = bench_webhook(app, 5_000)
@@ -159,15 +196,13 @@ def main() -> None:
                     for text in ("hello", "convert 20 gbp to usd")
                 }
             if name == "redis":
-                result["redis_per_message"] = redis_cost(app_with(url), 2_000)
+                result["redis_per_message"] = redis_cost(app_with(url), url, 2_000)
         if "redis" in stores:
             ratio = (
                 result["webhook_in_process_redis"]["median_us"]
                 / result["webhook_in_process_sqlite"]["median_us"]
             )
             result["redis_over_sqlite_median"] = round(ratio, 2)
-    if "redis" in stores:
-        redis_answers()  # empty the bench database again
     result["python"] = sys.version.split()[0]
     print(json.dumps(result, indent=2))
 

@@ -1,6 +1,7 @@
 """The terminal channel: `flask --app bot chat` talks to the same engine as WhatsApp.
 
-Lines come from the keyboard or from stdin; replies are printed as text, media as URLs. It
+Lines come from the keyboard or from stdin; replies are printed as text, media as URLs. Lines
+piped in are echoed after the prompt (`you> hi`), so a transcript reads like the chat. It
 needs no Twilio account and no network, so rule authors can try their rules straight away.
 """
 
@@ -43,6 +44,8 @@ def chat_command(sender: str, name: str) -> None:
             )
         except (EOFError, click.Abort):
             break
+        if not interactive:
+            click.echo(f"you> {line}")
         if line.strip() in QUIT:
             break
         message = Message(

@@ -19,6 +19,7 @@ from werkzeug import Request, Response
 
 from bot import create_app
 from skills.services import UPSTREAM_URLS
+from tests.redis_server import RedisServer, RedisUnavailable
 
 TOKEN = "test-auth-token-5f2c9a"
 ACCOUNT = "AC" + "1" * 32
@@ -28,9 +29,8 @@ LOCAL_URL = "http://localhost/bot"
 HERE = Path(__file__).parent
 _sids = itertools.count(1)
 # CI sets BOT_REQUIRE_SERVICES=1: a missing Redis (or browser) fails the run instead of
-# skipping tests. A spare database number keeps test data away from anything else.
+# skipping tests.
 REQUIRE_SERVICES = os.environ.get("BOT_REQUIRE_SERVICES", "") == "1"
-REDIS_TEST_URL = os.environ.get("BOT_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 LONG_REPLY = "\n\n".join(
     " ".join(
@@ -91,17 +91,34 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(scope="session")
+def _redis_server():
+    """The URL of the Redis the tests may empty: the one BOT_TEST_REDIS_URL names, else a
+    redis-server of the run's own on a free port, stopped when the run ends."""
+    named = os.environ.get("BOT_TEST_REDIS_URL", "")
+    if named:
+        yield named
+        return
+    try:
+        server = RedisServer()
+        server.start()
+    except RedisUnavailable as error:
+        unavailable(f"{error}; or set BOT_TEST_REDIS_URL to a database the tests may empty")
+    yield server.url
+    server.stop()
+
+
 @pytest.fixture
-def redis_url():
+def redis_url(_redis_server):
     """The URL of a real, empty Redis database, emptied again afterwards."""
-    client = redis.Redis.from_url(REDIS_TEST_URL, socket_timeout=2, socket_connect_timeout=2)
+    client = redis.Redis.from_url(_redis_server, socket_timeout=2, socket_connect_timeout=2)
     try:
         client.ping()
     except redis.RedisError as error:
         client.close()
-        unavailable(f"no Redis at {REDIS_TEST_URL} ({error}); start one or set BOT_TEST_REDIS_URL")
+        unavailable(f"no Redis at {_redis_server} ({error}); check BOT_TEST_REDIS_URL")
     client.flushdb()
-    yield REDIS_TEST_URL
+    yield _redis_server
     client.flushdb()
     client.close()
 

@@ -356,14 +356,14 @@ def test_messages_are_counted_per_sender_and_minute(store, clock):
 def test_another_delivery_of_the_message_holding_the_lock_is_told_it_is_in_flight(store):
     store.lock_wait = 30.0  # told at once, not after waiting for the lock
     with store.turn("a", "SM1") as first:
-        assert not (first.busy or first.in_flight)
+        assert (first.busy, first.in_flight) == (False, False)
         for optimistic in (False, True):
             with store.turn("a", "SM1", optimistic=optimistic) as copy:
-                assert copy.in_flight and copy.recorded is None
+                assert (copy.in_flight, copy.recorded) == (True, None)
                 copy.keep(state("Bo"), exchange("SM1", 0.0))  # ignored: nothing is written
         store.lock_wait = 0.05
         with store.turn("a", "SM2") as other:  # another message of the sender's waits
-            assert other.busy and not other.in_flight
+            assert (other.busy, other.in_flight) == (True, False)
         first.keep(state("Ana"), exchange("SM1", first.window * 60.0))
     assert kept_state(store, "a") == state("Ana")
     assert [e.message_id for e in store.history("a")] == ["SM1"]

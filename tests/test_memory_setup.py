@@ -102,15 +102,22 @@ def test_a_database_from_a_newer_bot_is_refused(tmp_path):
         create_app(base_settings(BOT_STORE_URL=f"sqlite:///{path}"))
 
 
+# /health shows the store's URL and error only to the bearer of BOT_METRICS_TOKEN.
+METRICS = {"BOT_METRICS_TOKEN": "metrics-token"}
+BEARER = {"Authorization": "Bearer metrics-token"}
+
+
 def test_health_reports_the_store(tmp_path):
     url = f"sqlite:///{tmp_path}/bot.db"
-    response = create_app(base_settings(BOT_STORE_URL=url)).test_client().get("/health")
+    client = create_app(base_settings(BOT_STORE_URL=url, **METRICS)).test_client()
+    response = client.get("/health", headers=BEARER)
     assert response.status_code == 200
     assert response.json["store"] == {"url": url, "ok": True}
 
 
 def test_health_reports_a_redis_store(redis_url):
-    response = create_app(base_settings(BOT_STORE_URL=redis_url)).test_client().get("/health")
+    client = create_app(base_settings(BOT_STORE_URL=redis_url, **METRICS)).test_client()
+    response = client.get("/health", headers=BEARER)
     assert response.status_code == 200
     assert response.json["store"] == {"url": redis_url, "ok": True}
 
@@ -156,22 +163,22 @@ def assert_degraded_but_answering(client, caplog, failure: str) -> None:
     assert response.status_code == 200
     assert reply_text(response) == DEGRADED
     assert failure in caplog.text
-    health = client.get("/health")
+    health = client.get("/health", headers=BEARER)
     assert health.status_code == 503
-    assert health.json["status"] == "unavailable"
+    assert health.json["status"] == "degraded"
     assert failure in health.json["store"]["error"]
 
 
 def test_redis_refusing_connections(caplog):
     url = f"redis://127.0.0.1:{closed_port()}/0"
-    client = create_app(base_settings(BOT_STORE_URL=url)).test_client()  # starts anyway
+    client = create_app(base_settings(BOT_STORE_URL=url, **METRICS)).test_client()  # starts
     assert "the store is not answering" in caplog.text
     assert_degraded_but_answering(client, caplog, "ConnectionError")
 
 
 def test_redis_that_accepts_but_never_answers(silent_port, caplog):
     url = f"redis://127.0.0.1:{silent_port}/0"
-    client = create_app(base_settings(BOT_STORE_URL=url)).test_client()
+    client = create_app(base_settings(BOT_STORE_URL=url, **METRICS)).test_client()
     assert_degraded_but_answering(client, caplog, "TimeoutError")
 
 

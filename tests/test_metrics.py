@@ -96,3 +96,78 @@ def test_metrics_add_up_across_gunicorn_workers(tmp_path):
         sample(p, "bot_messages_total", channel="whatsapp", outcome="answered") for p in pages
     }
     assert counts == {12.0}
+
+
+# -- who may read /metrics -------------------------------------------------------------------
+
+ELSEWHERE = "203.0.113.9"  # a documentation address: a client on another machine
+
+
+def metrics_from(client, address: str, **headers: str):
+    return client.get("/metrics", headers=headers, environ_base={"REMOTE_ADDR": address})
+
+
+def test_metrics_are_refused_to_other_machines_by_default():
+    client = create_app(base_settings()).test_client()
+    response = metrics_from(client, ELSEWHERE)
+    assert response.status_code == 403
+    assert "BOT_METRICS_TOKEN" in response.text
+    assert "BOT_METRICS_PUBLIC=true" in response.text
+    assert "bot_messages" not in response.text
+
+
+def test_metrics_answer_a_client_on_this_machine_without_a_token():
+    client = create_app(base_settings()).test_client()
+    for address in ("127.0.0.1", "127.8.9.10", "::1", "::ffff:127.0.0.1"):
+        response = metrics_from(client, address)
+        assert response.status_code == 200, address
+        assert response.mimetype == "text/plain"
+
+
+def test_a_request_through_a_proxy_is_not_local_whatever_its_address():
+    # A proxy on this machine (not trusted: the app sees the proxy's loopback address).
+    plain = create_app(base_settings()).test_client()
+    assert metrics_from(plain, "127.0.0.1", **{"X-Forwarded-For": ELSEWHERE}).status_code == 403
+    assert metrics_from(plain, "127.0.0.1", Forwarded=f"for={ELSEWHERE}").status_code == 403
+    # A trusted proxy: ProxyFix gives the client's address, from elsewhere.
+    proxied = create_app(base_settings(BOT_TRUSTED_PROXIES="1")).test_client()
+    assert metrics_from(proxied, "127.0.0.1", **{"X-Forwarded-For": ELSEWHERE}).status_code == 403
+    # A client reaching the port directly and claiming to be loopback: ProxyFix believes
+    # it, the app does not.
+    forged = metrics_from(proxied, ELSEWHERE, **{"X-Forwarded-For": "127.0.0.1"})
+    assert forged.status_code == 403
+    # Even a client on this machine that came through the proxy.
+    assert metrics_from(proxied, "127.0.0.1", **{"X-Forwarded-For": "127.0.0.1"}).status_code == 403
+
+
+def test_a_token_is_needed_from_everyone_once_set():
+    client = create_app(base_settings(BOT_METRICS_TOKEN="s3cret-metrics")).test_client()
+    for address in (ELSEWHERE, "127.0.0.1"):
+        refused = metrics_from(client, address)
+        assert refused.status_code == 401
+        assert refused.headers["WWW-Authenticate"].startswith("Bearer")
+    # The word Bearer is required; the scheme's case is not (RFC 7235).
+    bare = metrics_from(client, ELSEWHERE, Authorization="s3cret-metrics")
+    assert bare.status_code == 401
+    basic = metrics_from(client, ELSEWHERE, Authorization="Basic s3cret-metrics")
+    assert basic.status_code == 401
+    assert metrics_from(client, ELSEWHERE, Authorization="bearer s3cret-metrics").status_code == 200
+
+
+def test_metrics_can_be_opened_to_anyone_and_start_up_says_so(capsys):
+    client = create_app(base_settings(BOT_METRICS_PUBLIC="true")).test_client()
+    assert "BOT_METRICS_PUBLIC=true: /metrics is open to anyone" in capsys.readouterr().err
+    assert metrics_from(client, ELSEWHERE).status_code == 200
+
+
+def test_metrics_over_http_refuse_a_forwarded_request(tmp_path):
+    server = Server(BOT_STORE_URL=f"sqlite:///{tmp_path}/bot.db", WEB_CONCURRENCY="1")
+    try:
+        direct = requests.get(f"{server.base}/metrics", timeout=5)
+        forwarded = requests.get(
+            f"{server.base}/metrics", headers={"X-Forwarded-For": "127.0.0.1"}, timeout=5
+        )
+    finally:
+        server.stop()
+    assert direct.status_code == 200
+    assert forwarded.status_code == 403

@@ -203,8 +203,9 @@ def test_json_body_is_refused_like_any_unsigned_request(client):
     assert client.post("/bot", json={"Body": "hi"}).status_code == 403
 
 
-def test_health_reports_ok(client):
-    response = client.get("/health")
+def test_health_reports_ok():
+    client = create_app(base_settings(BOT_METRICS_TOKEN="metrics-token")).test_client()
+    response = client.get("/health", headers={"Authorization": "Bearer metrics-token"})
     assert response.status_code == 200
     assert response.json["status"] == "ok"
     assert response.json["intents"] == len(load().intents)
