@@ -63,21 +63,38 @@ def _build(test_config: Mapping[str, Any] | None) -> Flask:
         settings = config.settings_from({}, test_config)
 
     app = Flask(__name__, instance_relative_config=True)
-    signing = devtoken.signing_token(settings, Path(app.instance_path))
+    instance = Path(app.instance_path)
+    signing = devtoken.signing_token(settings, instance)
     development = signing != settings["TWILIO_AUTH_TOKEN"]
+    # The web chat signs its user ids with SECRET_KEY; a run without one keeps a key in the
+    # instance folder, so a restart does not cost every browser its id and its memory.
+    secret_key = settings["SECRET_KEY"] or devtoken.kept_secret(
+        instance, devtoken.KEY_FILE, "SECRET_KEY"
+    )
     # Senders in logs are hashed with a secret key, the development token if nothing else.
     settings["BOT_LOG_SALT"] = settings["BOT_LOG_SALT"] or signing
     # Signatures are checked (and `sign` signs) with `signing`; `settings` keeps the token as
     # configured, for Twilio's API, which would refuse the development one.
-    app.config.update(settings, MAX_CONTENT_LENGTH=MAX_BODY_BYTES, TWILIO_AUTH_TOKEN=signing)
+    app.config.update(
+        settings,
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        TWILIO_AUTH_TOKEN=signing,
+        SECRET_KEY=secret_key,
+    )
     secrets = [
         signing,
         settings["BOT_LOG_SALT"],
         settings["BOT_METRICS_TOKEN"],
         settings["TWILIO_WEBHOOK_SHARED_KEY"],
-        settings["SECRET_KEY"],
+        secret_key,
     ]
     log = logs.configure(settings["BOT_LOG_LEVEL"], settings["BOT_LOG_SALT"], secrets)
+    if not settings["SECRET_KEY"]:
+        log.warning(
+            "SECRET_KEY is not set: the web chat signs its user ids with a key kept in %s. "
+            "Set SECRET_KEY in production, the same on every host.",
+            instance / devtoken.KEY_FILE,
+        )
 
     actions = skills.shipped()
     rules = load_rules(settings["BOT_RULES"], actions)

@@ -23,6 +23,7 @@ from typing import Any
 from config import ConfigError
 
 FILE_NAME = "dev-token"
+KEY_FILE = "secret-key"  # the web chat's SECRET_KEY, kept for a run without one
 _MIN_LENGTH = 16
 
 
@@ -36,13 +37,19 @@ def signing_token(settings: Mapping[str, Any], instance: Path) -> str:
 
 
 def dev_token(instance: Path) -> str:
-    """The token kept in `instance`/dev-token, made there first if there is none.
+    """The token kept in `instance`/dev-token, made there first if there is none."""
+    return kept_secret(instance, FILE_NAME, "TWILIO_AUTH_TOKEN")
+
+
+def kept_secret(instance: Path, name: str, setting: str) -> str:
+    """A random secret kept in `instance`/`name` for a local run whose `setting` is empty,
+    made there first if there is none (the web chat's SECRET_KEY is kept the same way).
 
     Several processes may start at once (gunicorn workers without preload): each writes its
     candidate to a private temporary file and links it into place, which succeeds for one of
     them only; the others read the winner's. A reader never sees a half-written file.
     """
-    path = instance / FILE_NAME
+    path = instance / name
     try:
         instance.mkdir(mode=0o700, parents=True, exist_ok=True)
         if not path.exists():
@@ -50,13 +57,13 @@ def dev_token(instance: Path) -> str:
         return _read(path)
     except OSError as error:
         raise ConfigError(
-            f"TWILIO_AUTH_TOKEN is not set, and the development token cannot be kept in "
-            f"{path}: {error.strerror or error}. Set TWILIO_AUTH_TOKEN in .env."
+            f"{setting} is not set, and a local one cannot be kept in "
+            f"{path}: {error.strerror or error}. Set {setting} in .env."
         ) from None
 
 
 def _create(path: Path) -> None:
-    descriptor, candidate = tempfile.mkstemp(prefix=f".{FILE_NAME}-", dir=path.parent)  # 0600
+    descriptor, candidate = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)  # 0600
     try:
         with os.fdopen(descriptor, "w", encoding="ascii") as file:
             file.write(secrets.token_hex(16) + "\n")

@@ -133,4 +133,4 @@ class MemoryStore(TurnStore):
         return deleted
 
     def close(self) -> None:
-        return None
+        self._stop_releasing()

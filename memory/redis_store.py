@@ -205,6 +205,7 @@ class RedisStore(TurnStore):
         return dropped
 
     def close(self) -> None:
+        self._stop_releasing()
         self.client.close()
 
 

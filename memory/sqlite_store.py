@@ -207,6 +207,7 @@ class SqliteStore(TurnStore):
 
     def close(self) -> None:
         """Close the idle connections; ones in use close when they are handed back."""
+        self._stop_releasing()
         self._connections.close()
 
 

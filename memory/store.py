@@ -221,6 +221,11 @@ class TurnStore:
                     self._releaser = None
                     return
 
+    def _stop_releasing(self) -> None:
+        """On close: stop retrying (the leases end the locks)."""
+        with self._unreleased_guard:
+            self._unreleased.clear()
+
     def _release_unreleased(self) -> None:
         with self._unreleased_guard:
             pending = list(self._unreleased.items())
