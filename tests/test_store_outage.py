@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import threading
 import time
@@ -15,6 +16,7 @@ import time
 import pytest
 import redis
 
+from memory import SqliteStore, StoreUnavailable
 from pipeline import BUSY, DEGRADED, TOO_SLOW
 from tests.conftest import SAFETY, live_settings, post_whatsapp, reply_text, unavailable
 from tests.helpers import closed_port
@@ -145,3 +147,21 @@ def test_a_lock_kept_through_a_redis_restart_is_released_when_it_is_back(upstrea
     print(f"answered {waited:.2f} s after Redis restarted")
     # And the joke the outage swallowed can be asked for again.
     assert reply_text(post_whatsapp(client, "tell me a joke")) == JOKE_TEXT
+
+
+def test_health_fails_while_a_lock_waits_to_be_released(tmp_path):
+    # SQLite in WAL mode: another connection holding the write lock lets the store read (its
+    # ping answers) but not release the sender's lock, as a store that half answers would.
+    store = SqliteStore(tmp_path / "bot.db")
+    store.release_retry = SAFETY  # the test releases it through `check`, not the background
+    blocker = sqlite3.connect(tmp_path / "bot.db", isolation_level=None)
+    with store.turn("a", "SM1"):
+        blocker.execute("BEGIN IMMEDIATE")
+    with pytest.raises(StoreUnavailable, match="1 sender lock"):
+        store.check()
+    blocker.execute("COMMIT")
+    store.check()  # released now
+    with store.turn("a", "SM2") as turn:
+        assert (turn.busy, turn.in_flight) == (False, False)
+    blocker.close()
+    store.close()
