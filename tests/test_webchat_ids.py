@@ -51,7 +51,9 @@ FORGED = {
         f"{token.partition('.')[0]}.{new_token(OTHER_KEY).partition('.')[2]}"
     ),
     "edited id": edited,
-    "edited signature": lambda token: token[:-1] + ("A" if token[-1] != "A" else "B"),
+    # Its first character: the last one of unpadded base64 carries bits that are dropped,
+    # so two spellings of it can decode to the same signature.
+    "edited signature": lambda token: f"{token[:33]}{'A' if token[33] != 'A' else 'B'}{token[34:]}",
     "not an id": lambda token: f"{'x' * 32}.{token.partition('.')[2]}",
     "junk": lambda token: "not-a-token",
     "empty": lambda token: "",
