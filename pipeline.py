@@ -84,13 +84,16 @@ class _Job:
     result: Handled | None = None
     late: bool = False
     promised: bool = False
+    can_follow: bool = True  # the channel has a `later` to send a late answer with
 
     def settle(self) -> bool:
         """Whether the answer about to be recorded goes out later; if not, the caller is
-        now bound to wait for it, whatever its budget says."""
+        now bound to wait for it, whatever its budget says. A late answer that no `later`
+        can send did not go out at all: it is recorded as if it went in the webhook's
+        answer, so a redelivery gets it."""
         with self.guard:
             self.promised = not self.late
-            return self.late
+            return self.late and self.can_follow
 
     def give_up(self) -> bool:
         """Stop waiting, unless the answer is already there or promised: whether the caller
@@ -130,7 +133,7 @@ class Pipeline:
         first = self._handle(message, optimistic=True)
         if isinstance(first, Handled):
             return first
-        job = _Job()
+        job = _Job(can_follow=later is not None)
         self._executor().submit(self._run, message, first.plan, job, later)
         if job.done.wait(budget) or not job.give_up():
             job.done.wait()  # promised: being recorded now, a store call's time at most

@@ -72,6 +72,7 @@ def bench_webhook(app, rounds: int, first: int = 0) -> dict[str, float]:
         form = {
             "MessageSid": f"SM{i:032d}",
             "From": f"whatsapp:+1555{i // 10:07d}",  # ten messages a sender: under the rate limit
+            "To": "whatsapp:+14155238886",
             "Body": text,
             "NumMedia": "0",
         }

@@ -16,6 +16,10 @@ SERVICE_SID = re.compile(r"MG[0-9a-f]{32}")
 # The user's WhatsApp number, digits only (E.164 has at most 15). Empty for a user Twilio
 # knows only by a username id.
 WA_ID = re.compile(r"[0-9]{0,15}")
+# `From` and `To`: a channel's address, `whatsapp:+14155238886` (or a bare `+1…` for SMS), or
+# a WhatsApp business-scoped user id such as `whatsapp:bsuid.AbC-123_xyz`.
+PHONE_ADDRESS = re.compile(r"(?:whatsapp:)?\+([0-9]{1,15})")
+ADDRESS = re.compile(r"(?:whatsapp:)?\+[0-9]{1,15}|whatsapp:[A-Za-z0-9._-]{1,128}")
 
 
 def is_message_sid(value: str) -> bool:

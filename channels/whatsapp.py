@@ -20,7 +20,7 @@ from werkzeug.wsgi import LimitedStream
 import metrics
 from channels import twiml
 from channels.answering import answering
-from channels.sids import ACCOUNT_SID, MESSAGE_SID, SERVICE_SID, WA_ID
+from channels.sids import ACCOUNT_SID, ADDRESS, MESSAGE_SID, PHONE_ADDRESS, SERVICE_SID, WA_ID
 from channels.signature import refusal
 from conversation import Button, Location, Media, Message, Reply
 
@@ -43,7 +43,12 @@ IDENTIFIERS = {
     "AccountSid": (ACCOUNT_SID, "AC and 32 lowercase hex digits"),
     "MessagingServiceSid": (SERVICE_SID, "MG and 32 lowercase hex digits"),
     "WaId": (WA_ID, "at most 15 digits"),
+    # Replies are remembered per sender, so `From` is as much a key as MessageSid: folded
+    # into `Body` (which sorts just before it), it would make a new sender of a replay.
+    "From": (ADDRESS, "whatsapp:+ and at most 15 digits, or whatsapp: and a user id"),
+    "To": (ADDRESS, "whatsapp:+ and at most 15 digits, or whatsapp: and a user id"),
 }
+REQUIRED = ("MessageSid", "From", "To")  # Twilio always sends them
 
 
 def _flag(value: str) -> bool:
@@ -100,8 +105,9 @@ def parse_form(form: Mapping[str, str]) -> Message:
 def malformed(form: MultiDict[str, str]) -> str | None:
     """What is wrong with the identifiers in `form`, or None. The answer names the parameter,
     never its value (a shifted value can hold a phone number)."""
-    if "MessageSid" not in form:
-        return "no MessageSid"  # Twilio always sends one
+    for name in REQUIRED:
+        if name not in form:
+            return f"no {name}"
     for name, (shape, described) in IDENTIFIERS.items():
         values = form.getlist(name)
         if len(values) > 1:
@@ -112,6 +118,9 @@ def malformed(form: MultiDict[str, str]) -> str | None:
     for copy in ("SmsMessageSid", "SmsSid"):
         if form.get(copy, sid) != sid:
             return f"{copy} is not the MessageSid"
+    phone = PHONE_ADDRESS.fullmatch(form["From"])
+    if phone and form.get("WaId") and form["WaId"] != phone[1]:
+        return "WaId is not the number in From"
     return None
 
 

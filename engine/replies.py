@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from conversation import Message
+from conversation.message import printable
 from rules import Response
 from rules.loader import TEMPLATE_VARIABLE
 
@@ -32,9 +33,11 @@ def choose(
 
 def render(template: str, variables: Mapping[str, Any]) -> str:
     """Fill `{name}` placeholders (a slot's value as `slot_text` says it); `{{` and `}}`
-    stand for literal braces."""
+    stand for literal braces. A value is echoed without control or bidi characters, whoever
+    wrote it (the user, a web page's title, an API's answer); the rule author's own text is
+    kept as written."""
     filled = TEMPLATE_VARIABLE.sub(
-        lambda m: slot_text(variables[m[1]]) if m[1] in variables else m[0], template
+        lambda m: printable(slot_text(variables[m[1]])) if m[1] in variables else m[0], template
     )
     return filled.replace("{{", "{").replace("}}", "}")
 

@@ -22,6 +22,7 @@ from skills.services import UPSTREAM_URLS
 from tests.redis_server import RedisServer, RedisUnavailable
 
 TOKEN = "test-auth-token-5f2c9a"
+SECRET_KEY = "test-secret-key-for-signed-web-chat-ids"
 ACCOUNT = "AC" + "1" * 32
 SENDER = "whatsapp:+14155550123"
 BOT_NUMBER = "whatsapp:+14155238886"
@@ -60,6 +61,8 @@ def base_settings(**overrides) -> dict:
     return {
         "TWILIO_AUTH_TOKEN": TOKEN,
         "TWILIO_ACCOUNT_SID": ACCOUNT,
+        # Set, so no test app keeps a key in the checkout's instance folder.
+        "SECRET_KEY": SECRET_KEY,
         "BOT_STORE_URL": "memory://",
         # Skills answer from their bundled data unless a test aims them at a local server.
         "BOT_OFFLINE": "true",
@@ -185,6 +188,8 @@ def whatsapp_form(body: str = "", **params: str) -> dict[str, str]:
         "MessageType": "text",
     }
     form.update(params)
+    if "From" in params and "WaId" not in params:  # Twilio's WaId is From's number
+        form["WaId"] = params["From"].rpartition("+")[2] if "+" in params["From"] else ""
     return form
 
 

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from config import DEFAULTS
-from tests.conftest import TOKEN, parse_twiml, signature_for, whatsapp_form
+from tests.conftest import SECRET_KEY, TOKEN, parse_twiml, signature_for, whatsapp_form
 from tests.helpers import closed_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +36,7 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         # Every setting explicit, so a developer's own .env cannot change what is tested.
         env = {**os.environ, **{k: "" for k in DEFAULTS}, "TWILIO_AUTH_TOKEN": TOKEN}
+        env["SECRET_KEY"] = SECRET_KEY
         env.update(
             {"WEB_CONCURRENCY": "2", "BOT_OFFLINE": "true", "BOT_RATE_LIMIT": "0", **settings}
         )

@@ -224,11 +224,13 @@ def test_a_follow_up_twilio_never_takes_is_given_up_after_the_retries(
 def test_without_credentials_the_user_hears_it_took_too_long(upstream, gate):
     upstream.expect_request("/random_joke").respond_with_handler(gate.held(answer(JOKE)))
     app = make_app(upstream, TWILIO_ACCOUNT_SID="")
-    response = post_whatsapp(app.test_client(), "tell me a joke")
-    assert twiml_messages(response) == [(TOO_SLOW, [])]
+    form = whatsapp_form("tell me a joke")
+    assert twiml_messages(post_form(app.test_client(), form)) == [(TOO_SLOW, [])]
     gate.open()
     settle(app)
     assert paths(upstream) == ["/random_joke"]
+    # The joke never went out, so Twilio's redelivery gets it.
+    assert twiml_messages(post_form(app.test_client(), form)) == [(JOKE_TEXT, [])]
 
 
 def test_a_skill_within_the_budget_answers_directly(upstream):

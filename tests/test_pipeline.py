@@ -267,3 +267,9 @@ def test_a_late_answer_is_promised_to_the_caller_or_to_later_never_both():
     gave_up_first = _Job()
     assert gave_up_first.give_up() is True
     assert gave_up_first.settle() is True  # recorded as sent later: a redelivery gets nothing
+
+
+def test_a_late_answer_nothing_can_send_is_recorded_for_a_redelivery():
+    job = _Job(can_follow=False)
+    assert job.give_up() is True  # the caller said "that took too long"
+    assert job.settle() is False  # so the answer, never sent, is the redelivery's to get

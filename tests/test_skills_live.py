@@ -286,6 +286,17 @@ def test_a_link_in_a_message_gets_its_title_and_summary(upstream, engine):
     assert reply == "🔗 *Release notes*\nVersion 2 is out. It is faster."
 
 
+def test_a_page_title_is_echoed_without_bidi_or_control_characters(upstream, engine):
+    # U+202E would show "Bank gnp.exe" as "Bank exe.png" on the reader's screen.
+    upstream.expect_request("/bank").respond_with_data(
+        '<title>Bank \u202egnp.exe\x85</title><meta name="description" '
+        'content="Statement \u2066ready\u2069.">',
+        content_type="text/html",
+    )
+    reply = ask(engine, upstream.url_for("/bank")).text
+    assert reply == "🔗 *Bank gnp.exe*\nStatement ready."
+
+
 @pytest.mark.parametrize(
     ("url", "answer"),
     [

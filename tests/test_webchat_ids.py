@@ -1,6 +1,6 @@
 """Signed web-chat user ids: made by the server, refused when bare, edited or signed under
 another key; /chat and POST /chat/id keep a good one and replace any other; and without
-SECRET_KEY a key is made at start-up, with a warning that says to set it."""
+SECRET_KEY a key is kept in the instance folder, with a warning that says to set it."""
 
 from __future__ import annotations
 
@@ -119,7 +119,8 @@ def webchat_log(caplog) -> list[tuple[str, str]]:
 
 def test_without_secret_key_a_local_run_keeps_one_and_says_to_set_it(caplog):
     with caplog.at_level(logging.WARNING, logger="bot"):
-        first, second = create_app(base_settings()), create_app(base_settings())
+        # Like `make run` without SECRET_KEY: the key is kept in the checkout's instance folder.
+        first, second = (create_app(base_settings(SECRET_KEY="")) for _ in range(2))
     kept = Path(first.instance_path) / "secret-key"
     assert first.config["SECRET_KEY"] == kept.read_text().strip()
     assert len(first.config["SECRET_KEY"]) >= 32

@@ -266,6 +266,36 @@ def test_a_signed_form_replayed_with_a_shifted_boundary_is_refused(client, dropp
     )
 
 
+def test_a_signed_form_replayed_with_from_folded_into_body_is_refused(client):
+    # `Body` sorts just before `From`: `Body=hiFromwhatsapp:+1…` without `From` signs alike,
+    # and would pass for a new sender's message (replies are remembered per sender).
+    genuine = whatsapp_form("my name is Ana")
+    signature = signature_for(genuine)
+    replay = dict(genuine)
+    replay["Body"] += "From" + replay.pop("From")
+    assert signature_for(replay) == signature
+    headers = {"X-Twilio-Signature": signature}
+    assert client.post("/bot", data=genuine, headers=headers).status_code == 200
+    response = client.post("/bot", data=replay, headers=headers)
+    assert (response.status_code, response.data) == (400, b"Bad Request: no From.\n")
+
+
+@pytest.mark.parametrize(
+    ("params", "problem"),
+    [
+        ({"From": "whatsapp:+14155550124"}, "WaId is not the number in From"),
+        ({"From": ""}, "From is not whatsapp:+"),
+        ({"From": "whatsapp:+1415 NumMedia0"}, "From is not whatsapp:+"),
+        ({"To": "whatsapp:+14155238886WaId14155550123"}, "To is not whatsapp:+"),
+    ],
+)
+def test_a_sender_that_is_not_twilios_is_refused(client, params, problem):
+    form = {**whatsapp_form("hi"), **params}
+    response = post_signed(client, form)
+    assert response.status_code == 400
+    assert response.data.decode().startswith(f"Bad Request: {problem}")
+
+
 def test_a_form_without_message_sid_is_refused(client):
     form = whatsapp_form("hi")
     del form["MessageSid"]
@@ -330,6 +360,7 @@ def test_every_identifier_in_its_documented_shape_is_accepted(client):
             SmsMessageSid="MM" + "0123456789abcdef" * 2,
             SmsSid="MM" + "0123456789abcdef" * 2,
             MessagingServiceSid="MG" + "f" * 32,
+            From="whatsapp:+123456789012345",
             WaId="123456789012345",
         ),
     )
