@@ -16,8 +16,9 @@ seconds for it: a slow skill then gets "one moment…" at once, and its answer g
 channel's `later` callback when it is ready (a Twilio REST message, a WebSocket frame). The
 message is understood once: the locked turn reuses the plan when the state is unchanged.
 
-Each message id is answered once. A redelivery of a message still being answered (its
-lock is held for that very id, here or on another host) gets no reply at all; one already
+Each message id is answered once. A redelivery of a message still being answered (its id
+claimed before it waited for a thread or the lock, or the lock held for it, here or on
+another host) gets no reply at all; one already
 answered gets the recorded replies again if they went in the webhook's answer, and nothing
 if they went out as a follow-up. Whether a late answer goes in the webhook's answer or as
 a follow-up is settled once, before it is recorded: the locked turn asks the caller
@@ -85,6 +86,7 @@ class _Job:
     late: bool = False
     promised: bool = False
     can_follow: bool = True  # the channel has a `later` to send a late answer with
+    token: str | None = None  # the message's claim, for its locked turn
 
     def settle(self) -> bool:
         """Whether the answer about to be recorded goes out later; if not, the caller is
@@ -133,7 +135,16 @@ class Pipeline:
         first = self._handle(message, optimistic=True)
         if isinstance(first, Handled):
             return first
-        job = _Job(can_follow=later is not None)
+        # Claimed before it waits for a thread and the sender's lock, so a redelivery that
+        # comes meanwhile, here or on another host, is told it is in flight.
+        try:
+            token = self.store.claim(message.sender, message.message_id)
+        except StoreUnavailable as error:
+            log.error("message %s answered without memory: %s", message.message_id, error)
+            return Handled((Reply(DEGRADED),), "degraded")
+        if token is None:
+            return Handled((), "duplicate")
+        job = _Job(can_follow=later is not None, token=token)
         self._executor().submit(self._run, message, first.plan, job, later)
         if job.done.wait(budget) or not job.give_up():
             job.done.wait()  # promised: being recorded now, a store call's time at most
@@ -182,7 +193,8 @@ class Pipeline:
         """The message handled in one turn with the sender's memory; a failing store or
         engine becomes a friendly reply here, and nowhere else."""
         try:
-            with self.store.turn(message.sender, message.message_id, optimistic) as turn:
+            token = job.token if job is not None else None
+            with self.store.turn(message.sender, message.message_id, optimistic, token) as turn:
                 handled = self._turn(message, turn, plan, job)
         except StoreUnavailable as error:
             log.error("message %s answered without memory: %s", message.message_id, error)

@@ -23,6 +23,8 @@ class MemoryStore(TurnStore):
         self._records: dict[str, dict[str, Exchange]] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._holders: dict[str, str] = {}  # sender -> the token holding their lock
+        # (sender, message id) -> the token claiming it, and when the claim's lease ends.
+        self._claims: dict[tuple[str, str], tuple[str, float]] = {}
         self._counts: dict[tuple[str, int], int] = {}
 
     def _ping(self) -> None:
@@ -32,24 +34,55 @@ class MemoryStore(TurnStore):
         with self._guard:
             return self._locks.setdefault(sender, threading.Lock())
 
+    def _claim(self, sender: str, token: str, lease: float) -> bool:
+        with self._guard:
+            if self._in_flight(sender, token):
+                return False
+            self._claims[sender, token_message(token)] = (token, time.monotonic() + lease)
+            return True
+
+    def _claimed(self, sender: str, message_id: str) -> bool:
+        claim = self._claims.get((sender, message_id)) if message_id else None
+        return claim is not None and claim[1] > time.monotonic()
+
+    def _in_flight(self, sender: str, token: str) -> bool:
+        """Whether another token holds the lock or a live claim for `token`'s message."""
+        message_id = token_message(token)
+        if not message_id:
+            return False
+        holder = self._holders.get(sender)
+        if holder is not None and holder != token and token_message(holder) == message_id:
+            return True
+        claim = self._claims.get((sender, message_id))
+        return claim is not None and claim[0] != token and claim[1] > time.monotonic()
+
     def _acquire(self, sender: str, token: str, wait: float) -> str:
         lock = self._lock(sender)
-        message_id = token_message(token)
         deadline = time.monotonic() + wait
-        # In slices, so another delivery of the message holding the lock is told at once.
-        while not lock.acquire(timeout=min(0.05, max(0.0, deadline - time.monotonic()))):
-            holder = self._holders.get(sender)
-            if message_id and holder is not None and token_message(holder) == message_id:
-                return IN_FLIGHT
+        while True:
+            with self._guard:
+                if self._in_flight(sender, token):
+                    return IN_FLIGHT
+            # In slices, so another delivery of the message is noticed at once.
+            if lock.acquire(timeout=min(0.05, max(0.0, deadline - time.monotonic()))):
+                break
             if time.monotonic() >= deadline:
                 return BUSY
-        self._holders[sender] = token
+        with self._guard:
+            self._holders[sender] = token
+            if self._claims.get((sender, token_message(token)), ("",))[0] == token:
+                del self._claims[sender, token_message(token)]
         return TAKEN
 
     def _release(self, sender: str, token: str) -> None:
-        if self._holders.get(sender) == token:
+        with self._guard:
+            key = (sender, token_message(token))
+            if self._claims.get(key, ("",))[0] == token:
+                del self._claims[key]
+            if self._holders.get(sender) != token:
+                return
             del self._holders[sender]
-            self._locks[sender].release()
+        self._locks[sender].release()
 
     def _read(self, turn: StoreTurn) -> None:
         oldest = self._cutoff()
@@ -57,6 +90,9 @@ class MemoryStore(TurnStore):
             lock = self._locks.setdefault(turn.sender, threading.Lock())
             if turn.optimistic and lock.locked():
                 self._holder(turn, self._holders.get(turn.sender, ""))
+                return
+            if turn.optimistic and self._claimed(turn.sender, turn.message_id):
+                turn.in_flight = True  # a delivery of it waits for a thread or the lock
                 return
             kept = self._states.get(turn.sender)
             record = self._records.get(turn.sender, {}).get(turn.message_id)
@@ -70,7 +106,9 @@ class MemoryStore(TurnStore):
         sender = turn.sender
         with self._guard:
             if turn.optimistic and (
-                self._locks[sender].locked() or self._states.get(sender) is not turn.seen
+                self._locks[sender].locked()
+                or self._states.get(sender) is not turn.seen
+                or self._claimed(sender, turn.message_id)
             ):
                 turn.conflict = True
                 return

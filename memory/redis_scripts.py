@@ -13,32 +13,72 @@ local function now_ms()
 end
 """
 
-# Take the sender's lock if it is free or its lease is over. ARGV: token, lease in ms, the
-# message id. Returns 1 when taken, 0 when another message holds it, 2 when this message id
-# does (a token is "pid:random:message id").
-LOCK = (
-    _NOW_MS
-    + """
-local held = redis.call('HGET', KEYS[1], 'lock')
-local now = now_ms()
-if held then
-  local expiry = tonumber(string.match(held, ' (%d+)$'))
-  if expiry and expiry > now then
-    local holder = string.match(held, '^[^:]*:[^:]*:(.*) %d+$')
-    if ARGV[3] ~= '' and holder == ARGV[3] then return 2 end
-    return 0
-  end
+# Whether another token holds the lock, or a live claim (`q:<id>`), for the message id.
+# ARGV[1] is the token, ARGV[3] the message id (a token is "pid:random:message id").
+_IN_FLIGHT = """
+local function expiry(value)
+  return tonumber(string.match(value, ' (%d+)$')) or 0
 end
-redis.call('HSET', KEYS[1], 'lock', ARGV[1] .. ' ' .. (now + tonumber(ARGV[2])))
+local function owner(value)
+  return string.match(value, '^(.*) %d+$')
+end
+local function in_flight(now)
+  if ARGV[3] == '' then return false end
+  local held = redis.call('HGET', KEYS[1], 'lock')
+  if held and expiry(held) > now and owner(held) ~= ARGV[1]
+      and string.match(held, '^[^:]*:[^:]*:(.*) %d+$') == ARGV[3] then
+    return true
+  end
+  local claim = redis.call('HGET', KEYS[1], 'q:' .. ARGV[3])
+  return claim ~= false and expiry(claim) > now and owner(claim) ~= ARGV[1]
+end
+"""
+
+# Claim the message id before waiting for the lock. ARGV: token, lease in ms, message id.
+# Returns 1 when claimed, 0 when another delivery of the message holds the claim or lock.
+CLAIM = (
+    _NOW_MS
+    + _IN_FLIGHT
+    + """
+local now = now_ms()
+if in_flight(now) then return 0 end
+redis.call('HSET', KEYS[1], 'q:' .. ARGV[3], ARGV[1] .. ' ' .. (now + tonumber(ARGV[2])))
 return 1
 """
 )
 
-# Release the lock if it is still ours. ARGV: token.
-UNLOCK = """
+# Take the sender's lock if it is free or its lease is over, and drop the token's claim.
+# ARGV: token, lease in ms, message id. Returns 1 when taken, 0 when another message holds
+# it, 2 when another delivery of this message id holds the lock or the claim.
+LOCK = (
+    _NOW_MS
+    + _IN_FLIGHT
+    + """
+local now = now_ms()
+if in_flight(now) then return 2 end
 local held = redis.call('HGET', KEYS[1], 'lock')
-if held and string.sub(held, 1, #ARGV[1] + 1) == ARGV[1] .. ' ' then
+if held and expiry(held) > now then return 0 end
+redis.call('HSET', KEYS[1], 'lock', ARGV[1] .. ' ' .. (now + tonumber(ARGV[2])))
+if ARGV[3] ~= '' then
+  local claim = redis.call('HGET', KEYS[1], 'q:' .. ARGV[3])
+  if claim and owner(claim) == ARGV[1] then redis.call('HDEL', KEYS[1], 'q:' .. ARGV[3]) end
+end
+return 1
+"""
+)
+
+# Release the lock and the claim if they are still ours. ARGV: token, message id.
+UNLOCK = """
+local mine = ARGV[1] .. ' '
+local held = redis.call('HGET', KEYS[1], 'lock')
+if held and string.sub(held, 1, #mine) == mine then
   redis.call('HDEL', KEYS[1], 'lock')
+end
+if ARGV[2] ~= '' then
+  local claim = redis.call('HGET', KEYS[1], 'q:' .. ARGV[2])
+  if claim and string.sub(claim, 1, #mine) == mine then
+    redis.call('HDEL', KEYS[1], 'q:' .. ARGV[2])
+  end
 end
 return 1
 """
@@ -57,12 +97,15 @@ COMMIT = (
 local conv, history = KEYS[1], KEYS[2]
 local id, exchange = ARGV[3], ARGV[4]
 local slot = 's:' .. ARGV[10]
-local now = redis.call('HMGET', conv, 'v', 'lock', 'r:' .. id, slot)
+local now = redis.call('HMGET', conv, 'v', 'lock', 'r:' .. id, slot, 'q:' .. id)
 if ARGV[1] == '1' then
   if (now[1] or '') ~= ARGV[2] then return {0} end
-  if now[2] then
-    local expiry = tonumber(string.match(now[2], ' (%d+)$'))
-    if expiry and expiry > now_ms() then return {0} end
+  -- Nobody may hold the lock, nor claim this message id (a delivery of it about to wait).
+  for _, held in ipairs({now[2], now[5]}) do
+    if held then
+      local expiry = tonumber(string.match(held, ' (%d+)$'))
+      if expiry and expiry > now_ms() then return {0} end
+    end
   end
 end
 if id ~= '' and now[3] then return {2, now[3]} end
@@ -105,8 +148,12 @@ return 1
 """
 
 # Drop what is older than ARGV[1] (seconds since 1970): the state, history entries and
-# reply records. Returns how many items went.
-TIDY = """
+# reply records; and claims whose lease is over (left by a worker that died while waiting).
+# Returns how many items went.
+TIDY = (
+    _NOW_MS
+    + """
+local now = now_ms()
 local oldest = tonumber(ARGV[1])
 local dropped = 0
 local at = tonumber(redis.call('HGET', KEYS[1], 'at'))
@@ -120,9 +167,12 @@ while true do
 end
 local all = redis.call('HGETALL', KEYS[1])
 for i = 1, #all, 2 do
-  if string.sub(all[i], 1, 2) == 'r:' and cjson.decode(all[i + 1]).at < oldest then
+  local kind = string.sub(all[i], 1, 2)
+  if (kind == 'r:' and cjson.decode(all[i + 1]).at < oldest)
+      or (kind == 'q:' and (tonumber(string.match(all[i + 1], ' (%d+)$')) or 0) < now) then
     redis.call('HDEL', KEYS[1], all[i]); dropped = dropped + 1
   end
 end
 return dropped
 """
+)

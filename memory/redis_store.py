@@ -4,12 +4,13 @@ A sender has two keys under one hash tag, so a Lua script can change them togeth
 atomically, even on a cluster: `bot:{sender}:conv`, a hash of the state (`state`, `at`), a
 version `v` bumped by every write, the lock (`lock`: "token expiry-ms"), this minute's count
 (`w`, `c`), the reply record of each message id (`r:<id>`) and a ring of the last
-`RECORD_LIMIT` ids (`s:<n mod RECORD_LIMIT>`, with `n` the message number); and
+`RECORD_LIMIT` ids (`s:<n mod RECORD_LIMIT>`, with `n` the message number), and the claim
+on a message id waiting for a thread or the lock (`q:<id>`: "token expiry-ms"); and
 `bot:{sender}:history`, a list of exchanges.
 
 A turn is two round trips: one `HMGET` reads everything it needs, one script writes
 everything at once (checking, for an optimistic turn, that the version is the one read and
-nobody holds the lock). The history is trimmed ten entries at a time and read from its end,
+nobody holds the lock or claims the message id). The history is trimmed ten entries at a time and read from its end,
 and the keys' expiry is renewed once a day per sender, so a message costs about six
 commands. Timeouts are short and retries few: a silent Redis costs a message about a
 second, not a minute.
@@ -75,6 +76,7 @@ class RedisStore(TurnStore):
         )
         self._commit = self.client.register_script(scripts.COMMIT)
         self._lock = self.client.register_script(scripts.LOCK)
+        self._claim_script = self.client.register_script(scripts.CLAIM)
         self._unlock = self.client.register_script(scripts.UNLOCK)
         self._forget = self.client.register_script(scripts.FORGET)
         self._tidy = self.client.register_script(scripts.TIDY)
@@ -92,6 +94,11 @@ class RedisStore(TurnStore):
             self.client.ping()
 
     # -- turns --------------------------------------------------------------------------------
+
+    def _claim(self, sender: str, token: str, lease: float) -> bool:
+        args = [token, max(1, int(lease * 1000)), token_message(token)]
+        with self._errors("claim a message"):
+            return bool(self._claim_script(keys=_keys(sender)[:1], args=args))
 
     def _acquire(self, sender: str, token: str, wait: float) -> str:
         lease_ms = max(1, int(self.lock_lease * 1000))
@@ -111,21 +118,26 @@ class RedisStore(TurnStore):
 
     def _release(self, sender: str, token: str) -> None:
         with self._errors("unlock"):
-            self._unlock(keys=_keys(sender)[:1], args=[token])
+            self._unlock(keys=_keys(sender)[:1], args=[token, token_message(token)])
 
     def _read(self, turn: StoreTurn) -> None:
-        fields = [*_FIELDS, f"r:{turn.message_id}"] if turn.message_id else list(_FIELDS)
+        fields = list(_FIELDS)
+        if turn.message_id:
+            fields += [f"r:{turn.message_id}", f"q:{turn.message_id}"]
         with self._errors("read the turn"):
             values = self.client.hmget(_keys(turn.sender)[0], fields)
         version, lock, at, state, window, count, number, day = values[: len(_FIELDS)]
         if turn.optimistic and _held(lock):
             self._holder(turn, lock.rpartition(" ")[0])
             return
+        if turn.optimistic and _held(values[-1] if turn.message_id else None):
+            turn.in_flight = True  # claimed by a delivery waiting for a thread or the lock
+            return
         oldest = self._cutoff()
         turn.seen = (version or "", int(number or 0), day or "")
         kept = state if at is not None and float(at) >= oldest else None
         turn.state = state_from_json(kept)
-        record = values[-1] if turn.message_id else None
+        record = values[len(_FIELDS)] if turn.message_id else None
         if record is not None:
             exchange = Exchange.from_json(record)
             turn.recorded = exchange.for_redelivery if exchange.at >= oldest else None

@@ -22,6 +22,20 @@ class LeaseLocks:
     def __init__(self, connections: Connections) -> None:
         self._connections = connections
 
+    def claim(self, sender: str, token: str, lease: float) -> bool:
+        """Claim `token`'s message id for `lease` seconds, unless another delivery of it holds
+        the claim or the sender's lock (see `TurnStore.claim`)."""
+        with self._connections.writing("claim a message") as connection:
+            if self._in_flight(connection, sender, token):
+                return False
+            connection.execute(
+                "INSERT INTO claims (sender, message_id, token, expires_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (sender, message_id) DO UPDATE SET token = excluded.token, "
+                "expires_at = excluded.expires_at",
+                (sender, token_message(token), token, time.time() + lease),
+            )
+            return True
+
     def acquire(self, sender: str, token: str, wait: float, lease: float) -> str:
         """The sender's lock for `token`, waited for up to `wait` seconds and held for
         `lease` seconds at the most: TAKEN, BUSY or IN_FLIGHT (see `TurnStore._acquire`)."""
@@ -36,15 +50,36 @@ class LeaseLocks:
         return taken
 
     def release(self, sender: str, token: str) -> None:
-        """Raises `StoreUnavailable` when the database cannot be written (the store retries)."""
-        with self._connections.statement("unlock") as connection:
+        """Release the lock and the claim `token` holds. Raises `StoreUnavailable` when the
+        database cannot be written (the store retries)."""
+        with self._connections.writing("unlock") as connection:
             connection.execute("DELETE FROM locks WHERE sender = ? AND token = ?", (sender, token))
+            _drop_claim(connection, sender, token)
+
+    def _in_flight(self, connection, sender: str, token: str) -> bool:
+        """Whether another live token holds the lock or a claim for `token`'s message."""
+        message_id = token_message(token)
+        if not message_id:
+            return False
+        now = time.time()
+        rows = connection.execute(
+            "SELECT token FROM locks WHERE sender = ? AND expires_at >= ? UNION ALL "
+            "SELECT token FROM claims WHERE sender = ? AND message_id = ? AND expires_at >= ?",
+            (sender, now, sender, message_id, now),
+        ).fetchall()
+        return any(
+            other != token and token_message(other) == message_id and held(other)
+            for (other,) in rows
+        )
 
     def _take(self, sender: str, token: str, lease: float) -> str:
-        """One statement takes a free or expired lock; a held one is looked at only when
-        that fails: held for this message id, or by a process that is gone."""
+        """Take a free or expired lock, unless another delivery of the message holds the lock
+        or a claim; a held lock is looked at only when that fails: held for this message id,
+        or by a process that is gone."""
         now = time.time()
-        with self._connections.statement("lock") as connection:
+        with self._connections.writing("lock") as connection:
+            if self._in_flight(connection, sender, token):
+                return IN_FLIGHT
             taken = connection.execute(
                 "INSERT INTO locks (sender, token, expires_at) VALUES (?, ?, ?) "
                 "ON CONFLICT (sender) DO UPDATE SET token = excluded.token, "
@@ -52,6 +87,7 @@ class LeaseLocks:
                 (sender, token, now + lease, now),
             )
             if taken.rowcount == 1:
+                _drop_claim(connection, sender, token)
                 return TAKEN
         with self._connections.writing("lock") as connection:
             held = connection.execute(
@@ -67,7 +103,15 @@ class LeaseLocks:
                 "UPDATE locks SET token = ?, expires_at = ? WHERE sender = ?",
                 (token, now + lease, sender),
             )
+            _drop_claim(connection, sender, token)
             return TAKEN
+
+
+def _drop_claim(connection, sender: str, token: str) -> None:
+    connection.execute(
+        "DELETE FROM claims WHERE sender = ? AND message_id = ? AND token = ?",
+        (sender, token_message(token), token),
+    )
 
 
 def held(holder: str | None) -> bool:

@@ -37,17 +37,22 @@ log = logging.getLogger("bot.memory")
 PURGE_BATCH = 500  # rows per purge transaction, so writers are never held up for long
 
 # Everything a turn reads, in one statement: the lock's holder (if not expired), the state
-# and when it was kept, the reply record of the message id, and this window's count.
+# and when it was kept, the reply record of the message id, this window's count, and who
+# claims the message id (if not expired).
 _READ = """
 SELECT (SELECT token FROM locks WHERE sender = :sender AND expires_at >= :now),
        conversations.state, conversations.updated_at,
        (SELECT exchange FROM replies
         WHERE sender = :sender AND message_id = :message_id AND at >= :oldest),
-       (SELECT count FROM message_counts WHERE sender = :sender AND bucket = :window)
+       (SELECT count FROM message_counts WHERE sender = :sender AND bucket = :window),
+       (SELECT token FROM claims
+        WHERE sender = :sender AND message_id = :message_id AND expires_at >= :now)
 FROM (SELECT 1) LEFT JOIN conversations ON conversations.sender = :sender
 """
 _RECHECK = """
 SELECT (SELECT token FROM locks WHERE sender = :sender AND expires_at >= :now),
+       (SELECT token FROM claims
+        WHERE sender = :sender AND message_id = :message_id AND expires_at >= :now),
        (SELECT state FROM conversations WHERE sender = :sender),
        (SELECT updated_at FROM conversations WHERE sender = :sender)
 """
@@ -97,9 +102,13 @@ class SqliteStore(TurnStore):
             "window": turn.window,
         }
         with self._connections.reading("read the turn") as connection:
-            holder, state, updated, record, count = connection.execute(_READ, values).fetchone()
+            row = connection.execute(_READ, values).fetchone()
+        holder, state, updated, record, count, claim = row
         if turn.optimistic and held(holder):
             self._holder(turn, holder)
+            return
+        if turn.optimistic and held(claim):
+            turn.in_flight = True  # a delivery of it waits for a thread or the lock
             return
         turn.seen = (state, updated)
         kept = state if updated is not None and updated >= oldest else None
@@ -114,9 +123,9 @@ class SqliteStore(TurnStore):
             kept_state, record = state_to_json(state), exchange.to_json()
         with self._connections.writing("save the turn") as connection:
             if turn.optimistic:
-                now = {"sender": sender, "now": time.time()}
-                holder, *seen = connection.execute(_RECHECK, now).fetchone()
-                if held(holder) or tuple(seen) != turn.seen:
+                now = {"sender": sender, "message_id": turn.message_id, "now": time.time()}
+                holder, claim, *seen = connection.execute(_RECHECK, now).fetchone()
+                if held(holder) or held(claim) or tuple(seen) != turn.seen:
                     turn.conflict = True
                     return
             if turn.kept is not None and turn.message_id:
@@ -152,6 +161,9 @@ class SqliteStore(TurnStore):
                 )
             if turn.forgetting:
                 _forget(connection, sender)
+
+    def _claim(self, sender: str, token: str, lease: float) -> bool:
+        return self._locks.claim(sender, token, lease)
 
     def _acquire(self, sender: str, token: str, wait: float) -> str:
         return self._locks.acquire(sender, token, wait, self.lock_lease)
@@ -203,6 +215,8 @@ class SqliteStore(TurnStore):
                 "DELETE FROM message_counts WHERE bucket < ?",
                 (int(self._clock() // RATE_PERIOD) - 1,),
             )
+            # Claims left by a worker that died while its message waited.
+            connection.execute("DELETE FROM claims WHERE expires_at < ?", (time.time(),))
         return deleted
 
     def close(self) -> None:

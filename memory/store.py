@@ -17,7 +17,13 @@ A turn is either *locked* or *optimistic*:
 
 Either way `busy` says, before the block does anything, that the lock was not to be had
 (held by another message), and then nothing was read; `in_flight` says the lock is held by
-this very message id: a redelivery of a message still being answered, which gets nothing.
+this very message id, or claimed for it: a redelivery of a message still being answered,
+which gets nothing.
+
+A message that will wait (for a thread, then for its sender's lock) first *claims* its id:
+`token = store.claim(sender, message_id)` (None when another delivery of it holds the claim
+or the lock), then `store.turn(sender, message_id, token=token)`. The claim lasts until the
+turn has the lock (which then names the id) or gives up waiting for it, or its lease ends.
 
 A lock the store could not release (it hung, or restarted, at that moment) is not left to
 its lease: the store keeps retrying the release until it answers again, and `check` fails
@@ -103,14 +109,22 @@ class Store(Protocol):
     def check(self) -> None:
         """Raise `StoreUnavailable` unless the store answers now."""
 
+    def claim(self, sender: str, message_id: str) -> str | None:
+        """Mark `message_id` as being answered before it waits: a lock token for `turn`, or
+        None when another delivery of it holds the claim or the sender's lock."""
+
     def turn(
-        self, sender: str, message_id: str = "", optimistic: bool = False
+        self,
+        sender: str,
+        message_id: str = "",
+        optimistic: bool = False,
+        token: str | None = None,
     ) -> AbstractContextManager[StoreTurn]:
         """One message's unit of work with the sender's memory (see this module's docstring): what it
         reads when the block begins, and its writes, made together when the block ends.
         Locked by default, so one sender's messages are handled one at a time everywhere;
         `optimistic` for a block that waits for nothing, written only if nobody took or
-        changed the sender meanwhile."""
+        changed the sender meanwhile. `token`: the one `claim` gave."""
 
     def history(self, sender: str) -> list[Exchange]:
         """The sender's exchanges within the retention period, oldest first, at most
@@ -145,15 +159,31 @@ class TurnStore:
         self._unreleased_guard = threading.Lock()
         self._releaser: threading.Thread | None = None
 
+    def claim(self, sender: str, message_id: str) -> str | None:
+        token = lock_token(message_id)
+        if not message_id:
+            return token  # nothing to tell its copies apart by
+        try:
+            claimed = self._claim(sender, token, self.lock_lease)
+        except StoreUnavailable:
+            self._release_later(sender, token)  # the claim may land when the store wakes
+            raise
+        return token if claimed else None
+
     @contextmanager
     def turn(
-        self, sender: str, message_id: str = "", optimistic: bool = False
+        self,
+        sender: str,
+        message_id: str = "",
+        optimistic: bool = False,
+        token: str | None = None,
     ) -> Iterator[StoreTurn]:
         window = int(self._clock() // RATE_PERIOD)
         turn = StoreTurn(sender, message_id, window, optimistic)
-        token = None
-        if not optimistic:
-            token = lock_token(message_id)
+        if optimistic:
+            token = None
+        else:
+            token = token or lock_token(message_id)
             try:
                 taken = self._acquire(sender, token, self.lock_wait)
             except StoreUnavailable:
@@ -162,6 +192,8 @@ class TurnStore:
                 raise
             if taken != TAKEN:
                 turn.busy, turn.in_flight = taken == BUSY, taken == IN_FLIGHT
+                if taken == BUSY:
+                    self._let_go(sender, token)  # its claim: a redelivery may try again
                 yield turn
                 return
         try:
@@ -248,15 +280,21 @@ class TurnStore:
         """Raise `StoreUnavailable` unless the store answers now."""
         raise NotImplementedError
 
+    def _claim(self, sender: str, token: str, lease: float) -> bool:
+        """Claim `token_message(token)` for `token` for `lease` seconds, unless another token
+        holds an unexpired claim on it or the sender's lock is held for it."""
+        raise NotImplementedError
+
     def _acquire(self, sender: str, token: str, wait: float) -> str:
         """Take the sender's lock for `token`, waiting up to `wait` seconds while another
-        message holds it: TAKEN, BUSY (held by another message all that time) or IN_FLIGHT
-        (held by this very message id, `token_message(token)`)."""
+        message holds it: TAKEN (and `token`'s claim, if any, dropped), BUSY (held by
+        another message all that time) or IN_FLIGHT (held for this very message id,
+        `token_message(token)`, or the id claimed by another token)."""
         raise NotImplementedError
 
     def _release(self, sender: str, token: str) -> None:
-        """Release the lock if `token` still holds it; raise `StoreUnavailable` if the store
-        does not answer (the caller retries)."""
+        """Release the lock and the claim `token` holds, if it still does; raise
+        `StoreUnavailable` if the store does not answer (the caller retries)."""
         raise NotImplementedError
 
     def _read(self, turn: StoreTurn) -> None:

@@ -375,3 +375,29 @@ def test_an_answer_that_went_out_later_is_not_given_to_a_redelivery(store, clock
     with store.turn("a", "SM1") as copy:
         assert copy.recorded == ()
     assert store.history("a")[0].replies == (Reply("the joke"),)  # the history keeps it
+
+
+def test_a_claimed_message_is_in_flight_for_every_other_delivery_until_it_is_answered(store):
+    token = store.claim("a", "SM1")
+    assert token is not None
+    assert store.claim("a", "SM1") is None  # a redelivery, meanwhile
+    assert store.claim("a", "SM2") is not None  # another message is not held up
+    with store.turn("a", "SM1", optimistic=True) as copy:
+        assert copy.in_flight
+        copy.keep(state("Bo"), exchange("SM1", 0.0))  # ignored: nothing is written
+    assert copy.conflict is False
+    assert recorded(store, "a", "SM1") is None
+    with store.turn("a", "SM1", token=token) as first:  # the claimant takes the lock
+        assert (first.busy, first.in_flight) == (False, False)
+        assert store.claim("a", "SM1") is None  # the lock names the message now
+        first.keep(state("Ana"), exchange("SM1", first.window * 60.0))
+    assert kept_state(store, "a") == state("Ana")
+
+
+def test_a_claim_that_gave_up_waiting_for_the_lock_lets_a_redelivery_try_again(store):
+    token = store.claim("a", "SM1")
+    store.lock_wait = 0.05
+    # Another message of the sender's holds the lock all the while.
+    with store.turn("a", "SM0"), store.turn("a", "SM1", token=token) as waited:
+        assert (waited.busy, waited.in_flight) == (True, False)
+    assert store.claim("a", "SM1") is not None

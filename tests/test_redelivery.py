@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from pipeline import ONE_MOMENT
+from pipeline import ONE_MOMENT, WORKERS
 from tests.conftest import SAFETY, twiml_messages, whatsapp_form
 from tests.servers import Server
 from tests.test_followups import (
@@ -131,3 +131,51 @@ def test_copies_spread_over_two_servers_sharing_redis_follow_up_once(redis_url, 
             server.stop()  # each worker finishes its late answers before it exits
     assert [r.form.to_dict(flat=False) for r in sent(upstream)] == [follow_up(JOKE_TEXT)]
     assert gate.arrived == 1
+
+
+def copies_at_once(app, form: dict[str, str], count: int = 2) -> list:
+    with ThreadPoolExecutor(count) as pool:
+        answers = pool.map(
+            lambda _: twiml_messages(post_form(app.test_client(), form)), range(count)
+        )
+    return sorted(answers, key=len)
+
+
+def sent_to(upstream, sender: str) -> list[str]:
+    return [r.form["Body"] for r in sent(upstream) if r.form["To"] == sender]
+
+
+def test_copies_of_a_message_waiting_behind_the_senders_slow_one_are_answered_once(
+    app, upstream, gate
+):
+    held_joke(upstream, gate)
+    joke = whatsapp_form("tell me a joke")
+    assert twiml_messages(post_form(app.test_client(), joke)) == [(ONE_MOMENT, [])]
+    # The sender's lock is held while the joke API is slow: "my name is Ana" waits for it.
+    name = whatsapp_form("my name is Ana")
+    assert copies_at_once(app, name) == [[], [(ONE_MOMENT, [])]]
+    gate.open()
+    settle(app)
+    # The joke and the name, once each (two follow-ups, in either order); no "still answering".
+    [named] = [r for r in sent_to(upstream, name["From"]) if r != JOKE_TEXT]
+    assert sorted(sent_to(upstream, name["From"])) == sorted([JOKE_TEXT, named])
+    assert "Ana" in named
+
+
+def test_copies_of_a_message_waiting_for_a_thread_are_answered_once(app, upstream, gate):
+    held_joke(upstream, gate)
+    # Every thread of the pool is held by another sender's slow joke.
+    senders = [f"whatsapp:+1555000{n:04d}" for n in range(WORKERS)]
+    with ThreadPoolExecutor(WORKERS) as pool:
+        forms = [whatsapp_form("tell me a joke", From=s) for s in senders]
+        fillers = list(pool.map(lambda f: twiml_messages(post_form(app.test_client(), f)), forms))
+    assert fillers == [[(ONE_MOMENT, [])]] * WORKERS
+    deadline = time.monotonic() + SAFETY  # a safety net: they are all there at once
+    while gate.arrived < WORKERS:
+        assert time.monotonic() < deadline, "the pool's threads never reached the joke API"
+        time.sleep(0.01)
+    assert copies_at_once(app, whatsapp_form("tell me a joke")) == [[], [(ONE_MOMENT, [])]]
+    gate.open()
+    settle(app)
+    assert sent_to(upstream, whatsapp_form()["From"]) == [JOKE_TEXT]
+    assert len(sent(upstream)) == WORKERS + 1
