@@ -30,9 +30,10 @@ _PHONE = re.compile(
 # A stretch of URL-encoded text: at least one %XX escape, with the characters around it. It
 # starts where a word starts and never backtracks, so a long line costs linear time.
 _ENCODED = re.compile(r"(?<![\w.~:+()/%-])[\w.~:+()/-]*+(?:%[0-9A-Fa-f]{2}[\w.~:+()/-]*+)++")
-# The escapes a phone number or a sender id is written with (and %25, `%`, for text encoded
-# twice); others, such as %0A (a line break), stay encoded, so decoding cannot forge a line.
-_PHONE_ESCAPES = re.compile(r"%(2[0589BbDdEeFf]|3[Aa])")
+# The escapes a phone number or a sender id is written with, or next to (`=`, `&`, `,`, `;`,
+# `?` in a URL encoded inside another), and %25, `%`, for text encoded twice; others, such as
+# %0A (a line break), stay encoded, so decoding cannot forge a line.
+_PHONE_ESCAPES = re.compile(r"%(2[0568-9BbCcDdEeFf]|3[AaBbDdFf])")
 
 
 def sender_hash(sender: str, salt: str = "") -> str:

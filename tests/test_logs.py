@@ -76,6 +76,10 @@ def refused_with_query(capsys, query: str) -> str:
         ("to=%2B1+415+555+0123", "to=<phone:"),
         ("to=%2B1%20(415)%20555-0123", "to=<phone:"),
         ("to=%252B14155550123", "to=<phone:"),  # encoded twice
+        # A URL inside a URL: the separators before the number are encoded too.
+        ("next=%2Fbot%3Fphone%3D14155550123", "phone=<phone:"),
+        ("next=%2Fbot%3Fa%3D1%26phone%3D14155550123", "phone=<phone:"),
+        ("list=x%2C14155550123", "x,<phone:"),
     ],
 )
 def test_a_number_in_a_refused_url_is_hidden_however_it_is_encoded(capsys, query, shown):
