@@ -41,6 +41,9 @@ DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": "",
     "BOT_ALLOWED_HOSTS": (),
     "TWILIO_WEBHOOK_SHARED_KEY": "",
+    "BOT_KNOWLEDGE": "knowledge",
+    "BOT_MEDIA_MAX_MB": 10,
+    "BOT_DOCUMENT_MAX_PAGES": 300,
     **UPSTREAM_URLS,
 }
 
@@ -161,6 +164,8 @@ _PARSERS = {
     "BOT_LOG_BODIES": _boolean,
     "BOT_METRICS_PUBLIC": _boolean,
     "BOT_ALLOWED_HOSTS": _hosts,
+    "BOT_MEDIA_MAX_MB": _whole_number,
+    "BOT_DOCUMENT_MAX_PAGES": _whole_number,
     **dict.fromkeys(UPSTREAM_URLS, _base_url),
 }
 
