@@ -7,6 +7,7 @@ skills and the stores can all depend on these values without depending on each o
 """
 
 from conversation.actions import Action, ActionContext, Outcome, Skill
+from conversation.documents import UserDocument
 from conversation.message import Button, Location, Media, Message, Reply
 from conversation.state import ConversationState, Pending
 
@@ -22,4 +23,5 @@ __all__ = [
     "Pending",
     "Reply",
     "Skill",
+    "UserDocument",
 ]

@@ -16,6 +16,7 @@ from conversation import ConversationState, Reply
 
 HISTORY_LIMIT = 50  # exchanges kept per sender
 RECORD_LIMIT = 200  # reply records kept per sender, newest first
+DOCUMENT_LIMIT = 3  # documents kept per sender, the latest
 LOCK_WAIT = 5.0  # seconds a message waits for the sender's previous one
 LOCK_LEASE = 30.0  # seconds after which a lock left by a dead worker is taken over
 RELEASE_RETRY = 0.2  # seconds between attempts to release locks a store outage left held

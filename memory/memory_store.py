@@ -8,7 +8,15 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 
-from memory.base import HISTORY_LIMIT, RECORD_LIMIT, Exchange, state_from_json, state_to_json
+from conversation import UserDocument
+from memory.base import (
+    DOCUMENT_LIMIT,
+    HISTORY_LIMIT,
+    RECORD_LIMIT,
+    Exchange,
+    state_from_json,
+    state_to_json,
+)
 from memory.store import BUSY, IN_FLIGHT, TAKEN, StoreTurn, TurnStore, token_message
 
 
@@ -26,6 +34,7 @@ class MemoryStore(TurnStore):
         # (sender, message id) -> the token claiming it, and when the claim's lease ends.
         self._claims: dict[tuple[str, str], tuple[str, float]] = {}
         self._counts: dict[tuple[str, int], int] = {}
+        self._documents: dict[str, deque[UserDocument]] = {}  # newest first
 
     def _ping(self) -> None:
         return None
@@ -142,12 +151,24 @@ class MemoryStore(TurnStore):
             kept = [e for entries in self._history.values() for e in entries if e.at >= oldest]
         return iter(kept)
 
+    def keep_document(self, sender: str, document: UserDocument) -> None:
+        with self._guard:
+            kept = self._documents.setdefault(sender, deque(maxlen=DOCUMENT_LIMIT))
+            for old in [d for d in kept if d.document_id == document.document_id]:
+                kept.remove(old)
+            kept.appendleft(document)
+
+    def documents(self, sender: str) -> list[UserDocument]:
+        oldest = self._cutoff()
+        with self._guard:
+            return [d for d in self._documents.get(sender, ()) if d.at >= oldest]
+
     def forget(self, sender: str) -> None:
         with self._guard:
             self._forget(sender)
 
     def _forget(self, sender: str) -> None:
-        for table in (self._states, self._history, self._records):
+        for table in (self._states, self._history, self._records, self._documents):
             table.pop(sender, None)
         for key in [k for k in self._counts if k[0] == sender]:
             del self._counts[key]
@@ -163,6 +184,10 @@ class MemoryStore(TurnStore):
             for entries in self._history.values():
                 while entries and entries[0].at < oldest:
                     entries.popleft()
+                    deleted += 1
+            for documents in self._documents.values():
+                while documents and documents[-1].at < oldest:
+                    documents.pop()
                     deleted += 1
             for records in self._records.values():
                 for message_id in [m for m, e in records.items() if e.at < oldest]:

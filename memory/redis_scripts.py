@@ -1,6 +1,7 @@
 """The Lua scripts of the Redis store (see `memory.redis_store` for the keys they use).
 
-Each runs atomically in Redis. KEYS[1] is a sender's `conv` hash, KEYS[2] their history.
+Each runs atomically in Redis. KEYS[1] is a sender's `conv` hash, KEYS[2] their history,
+KEYS[3] their documents.
 Times in the lock field are Redis's own (`TIME`), so hosts whose clocks differ agree on
 when a lease ends.
 """
@@ -142,7 +143,7 @@ return {1}
 # Delete everything about the sender but a lock another message holds.
 FORGET = """
 local lock = redis.call('HGET', KEYS[1], 'lock')
-redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('DEL', unpack(KEYS))
 if lock then redis.call('HSET', KEYS[1], 'lock', lock) end
 return 1
 """
@@ -165,6 +166,11 @@ while true do
   if not head or cjson.decode(head).at >= oldest then break end
   redis.call('LPOP', KEYS[2]); dropped = dropped + 1
 end
+while true do  -- documents, newest first: the oldest at the tail
+  local tail = redis.call('LINDEX', KEYS[3], -1)
+  if not tail or cjson.decode(tail).at >= oldest then break end
+  redis.call('RPOP', KEYS[3]); dropped = dropped + 1
+end
 local all = redis.call('HGETALL', KEYS[1])
 for i = 1, #all, 2 do
   local kind = string.sub(all[i], 1, 2)
@@ -176,3 +182,16 @@ end
 return dropped
 """
 )
+
+# Keep a document at the head of the sender's list, replacing one with the same id, and keep
+# the latest ARGV[3]. ARGV: id, the document (JSON), the limit, expiry in s (0: none).
+KEEP_DOCUMENT = """
+local id = ARGV[1]
+for _, raw in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
+  if cjson.decode(raw).id == id then redis.call('LREM', KEYS[1], 0, raw) end
+end
+redis.call('LPUSH', KEYS[1], ARGV[2])
+redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[3]) - 1)
+if ARGV[4] ~= '0' then redis.call('EXPIRE', KEYS[1], ARGV[4]) end
+return 1
+"""

@@ -6,7 +6,8 @@ version `v` bumped by every write, the lock (`lock`: "token expiry-ms"), this mi
 (`w`, `c`), the reply record of each message id (`r:<id>`) and a ring of the last
 `RECORD_LIMIT` ids (`s:<n mod RECORD_LIMIT>`, with `n` the message number), and the claim
 on a message id waiting for a thread or the lock (`q:<id>`: "token expiry-ms"); and
-`bot:{sender}:history`, a list of exchanges.
+`bot:{sender}:history`, a list of exchanges; and `bot:{sender}:docs`, the sender's latest
+documents, newest first.
 
 A turn is two round trips: one `HMGET` reads everything it needs, one script writes
 everything at once (checking, for an optimistic turn, that the version is the one read and
@@ -28,9 +29,11 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError
 from redis.retry import Retry
 
+from conversation import UserDocument
 from memory import redis_scripts as scripts
 from memory.base import (
     DAY,
+    DOCUMENT_LIMIT,
     HISTORY_LIMIT,
     RECORD_LIMIT,
     Exchange,
@@ -52,7 +55,7 @@ _FIELDS = ("v", "lock", "at", "state", "w", "c", "n", "day")
 
 def _keys(sender: str) -> list[str]:
     tag = f"{PREFIX}{{{sender}}}:"
-    return [tag + "conv", tag + "history"]
+    return [tag + "conv", tag + "history", tag + "docs"]
 
 
 class RedisStore(TurnStore):
@@ -80,6 +83,7 @@ class RedisStore(TurnStore):
         self._unlock = self.client.register_script(scripts.UNLOCK)
         self._forget = self.client.register_script(scripts.FORGET)
         self._tidy = self.client.register_script(scripts.TIDY)
+        self._keep_document = self.client.register_script(scripts.KEEP_DOCUMENT)
 
     @contextmanager
     def _errors(self, doing: str) -> Iterator[None]:
@@ -180,6 +184,25 @@ class RedisStore(TurnStore):
 
     # -- the rest of the contract -------------------------------------------------------------
 
+    def keep_document(self, sender: str, document: UserDocument) -> None:
+        key = _keys(sender)[2]
+        with self._errors("keep a document"):
+            self._keep_document(
+                keys=[key],
+                args=[
+                    document.document_id,
+                    document.to_json(),
+                    DOCUMENT_LIMIT,
+                    int(self.retention_days * DAY + DAY) if self.retention_days else 0,
+                ],
+            )
+
+    def documents(self, sender: str) -> list[UserDocument]:
+        with self._errors("read the documents"):
+            raw = self.client.lrange(_keys(sender)[2], 0, -1)
+        oldest = self._cutoff()
+        return [d for d in map(UserDocument.from_json, raw) if d.at >= oldest]
+
     def history(self, sender: str) -> list[Exchange]:
         with self._errors("read the history"):
             raw = self.client.lrange(_keys(sender)[1], -HISTORY_LIMIT, -1)
@@ -208,7 +231,7 @@ class RedisStore(TurnStore):
         seen: set[str] = set()
         oldest = self._cutoff()
         with self._errors("purge"):
-            for suffix in ("conv", "history"):
+            for suffix in ("conv", "history", "docs"):
                 for key in self.client.scan_iter(match=f"{PREFIX}{{*}}:{suffix}", count=500):
                     sender = key[len(PREFIX) + 1 : -len(f"}}:{suffix}")]
                     if sender not in seen:

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from conversation import UserDocument
 from memory.base import (
     RATE_PERIOD,
     Exchange,
@@ -173,6 +174,23 @@ class SqliteStore(TurnStore):
 
     # -- the rest of the contract -------------------------------------------------------------
 
+    def keep_document(self, sender: str, document: UserDocument) -> None:
+        raw = document.to_json()
+        with self._connections.writing("keep a document") as connection:
+            connection.execute(
+                "INSERT OR REPLACE INTO documents (sender, id, at, document) VALUES (?, ?, ?, ?)",
+                (sender, document.document_id, document.at, raw),
+            )
+
+    def documents(self, sender: str) -> list[UserDocument]:
+        with self._connections.reading("read the documents") as connection:
+            rows = connection.execute(
+                "SELECT document FROM documents WHERE sender = ? AND at >= ? "
+                "ORDER BY at DESC, id DESC",
+                (sender, self._cutoff()),
+            ).fetchall()
+        return [UserDocument.from_json(row[0]) for row in rows]
+
     def history(self, sender: str) -> list[Exchange]:
         with self._connections.reading("read the history") as connection:
             rows = connection.execute(
@@ -199,6 +217,7 @@ class SqliteStore(TurnStore):
             ("conversations", "updated_at", "sender"),
             ("history", "at", "id"),
             ("replies", "at", "sender, message_id"),
+            ("documents", "at", "sender, id"),
         ):
             while True:
                 with self._connections.writing("purge") as connection:
@@ -226,5 +245,5 @@ class SqliteStore(TurnStore):
 
 
 def _forget(connection: sqlite3.Connection, sender: str) -> None:
-    for table in ("conversations", "history", "replies", "message_counts"):
+    for table in ("conversations", "history", "replies", "message_counts", "documents"):
         connection.execute(f"DELETE FROM {table} WHERE sender = ?", (sender,))  # noqa: S608

@@ -42,7 +42,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from conversation import ConversationState, Reply
+from conversation import ConversationState, Reply, UserDocument
 from memory.base import (
     LOCK_LEASE,
     LOCK_WAIT,
@@ -130,11 +130,18 @@ class Store(Protocol):
         """The sender's exchanges within the retention period, oldest first, at most
         `HISTORY_LIMIT`."""
 
+    def keep_document(self, sender: str, document: UserDocument) -> None:
+        """Keep a document the sender sent or linked (replacing one of the same id); only
+        the latest `DOCUMENT_LIMIT` are kept."""
+
+    def documents(self, sender: str) -> list[UserDocument]:
+        """The sender's kept documents within the retention period, newest first."""
+
     def exchanges(self) -> Iterator[Exchange]:
         """Every sender's kept exchanges (for reports), in no particular order."""
 
     def forget(self, sender: str) -> None:
-        """Delete the sender's state, history and reply records."""
+        """Delete the sender's state, history, reply records and documents."""
 
     def purge(self) -> int:
         """Delete everything older than the retention period; the number of items deleted."""

@@ -9,9 +9,9 @@ from dataclasses import replace
 
 import pytest
 
-from conversation import ConversationState, Pending, Reply
+from conversation import ConversationState, Pending, Reply, UserDocument
 from memory import Exchange, MemoryStore, RedisStore, SqliteStore
-from memory.base import DAY, HISTORY_LIMIT, RECORD_LIMIT
+from memory.base import DAY, DOCUMENT_LIMIT, HISTORY_LIMIT, RECORD_LIMIT
 from tests.conftest import SAFETY
 from tests.stores import commit, counted, kept_state, recorded
 
@@ -401,3 +401,38 @@ def test_a_claim_that_gave_up_waiting_for_the_lock_lets_a_redelivery_try_again(s
     with store.turn("a", "SM0"), store.turn("a", "SM1", token=token) as waited:
         assert (waited.busy, waited.in_flight) == (True, False)
     assert store.claim("a", "SM1") is not None
+
+
+def document(document_id: str, at: float, text: str = "Refunds within 30 days.") -> UserDocument:
+    return UserDocument(document_id, at, f"Doc {document_id}", "pdf", "menu.pdf", ((1, text),))
+
+
+def test_a_senders_latest_documents_are_kept_newest_first(store, clock):
+    for n in range(DOCUMENT_LIMIT + 1):
+        store.keep_document("a", document(f"MM{n}", clock.now + n))
+    store.keep_document("b", document("MMb", clock.now))
+    assert [d.document_id for d in store.documents("a")] == ["MM3", "MM2", "MM1"]
+    assert store.documents("a")[0] == document("MM3", clock.now + 3)  # pages and all
+    store.keep_document("a", document("MM2", clock.now + 9, "Replaced."))  # the same id again
+    assert [d.document_id for d in store.documents("a")] == ["MM2", "MM3", "MM1"]
+    assert store.documents("a")[0].pages == ((1, "Replaced."),)
+    assert [d.document_id for d in store.documents("b")] == ["MMb"]
+
+
+def test_forgetting_a_sender_deletes_their_documents(store, clock):
+    store.keep_document("a", document("MM1", clock.now))
+    store.keep_document("b", document("MM2", clock.now))
+    store.forget("a")
+    assert store.documents("a") == []
+    assert [d.document_id for d in store.documents("b")] == ["MM2"]
+
+
+def test_documents_older_than_the_retention_period_are_purged(store, clock):
+    store.keep_document("a", document("MM1", clock.now))
+    clock.now += 20 * DAY
+    store.keep_document("a", document("MM2", clock.now))
+    clock.now += 15 * DAY  # MM1 is 35 days old, MM2 15
+    assert [d.document_id for d in store.documents("a")] == ["MM2"]  # hidden at once
+    assert store.purge() >= 1
+    clock.now -= 35 * DAY  # even looking back, MM1 is gone for good
+    assert [d.document_id for d in store.documents("a")] == ["MM2"]
