@@ -234,7 +234,11 @@ class Pipeline:
                 # Say it once a minute; after that, stay quiet rather than add to the flood.
                 first = count == self.rate_limit + 1
                 return Handled((Reply(SLOW_DOWN),) if first else (), "limited")
-        answer = self.engine.carry_out(plan)
+        # Only an action that reads documents, for a user who has one, costs this read.
+        documents = tuple(self.store.documents(message.sender)) if plan.reads_documents else ()
+        answer = self.engine.carry_out(plan, documents)
+        if answer.document is not None:  # read now: the user may ask about it next
+            self.store.keep_document(message.sender, answer.document)
         if answer.forget:
             # Nothing is kept about this message either, so a redelivery forgets again.
             turn.forget()

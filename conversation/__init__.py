@@ -7,11 +7,12 @@ skills and the stores can all depend on these values without depending on each o
 """
 
 from conversation.actions import Action, ActionContext, Outcome, Skill
-from conversation.documents import UserDocument
+from conversation.documents import DOCUMENT_TYPES, UserDocument, is_document
 from conversation.message import Button, Location, Media, Message, Reply
 from conversation.state import ConversationState, Pending
 
 __all__ = [
+    "DOCUMENT_TYPES",
     "Action",
     "ActionContext",
     "Button",
@@ -24,4 +25,5 @@ __all__ = [
     "Reply",
     "Skill",
     "UserDocument",
+    "is_document",
 ]

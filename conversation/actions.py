@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from conversation.documents import UserDocument
 from conversation.message import Message
 
 
@@ -28,15 +29,22 @@ class ActionContext:
     now: datetime
     rng: random.Random
     services: Any = None  # the skills' API clients; None in tests that want no network
+    knowledge: Any = None  # the operator's knowledge base (documents.KnowledgeBase), if any
+    documents: tuple[UserDocument, ...] = ()  # the user's kept documents, for a skill that asks
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What an action produced: template variables, media URLs, and a request to forget."""
+    """What an action produced: template variables, media URLs, a request to forget; values
+    to keep in the user's memory (`remember`), a document to keep for their questions, and
+    `declined`: the action had no answer, so the bot says its fallback instead."""
 
     variables: dict[str, str] = field(default_factory=dict)
     media: tuple[str, ...] = ()
     forget: bool = False
+    remember: dict[str, str] = field(default_factory=dict)
+    document: UserDocument | None = None
+    declined: bool = False
 
 
 Action = Callable[[ActionContext], Outcome]
@@ -46,8 +54,10 @@ Action = Callable[[ActionContext], Outcome]
 class Skill:
     """One action: its function, the template variables it provides, and whether it
     promises never to wait (`quick`: no network, no files), so that its messages can be
-    answered on the request's own thread."""
+    answered on the request's own thread, and whether it reads the user's documents
+    (the pipeline then fetches them from the store for it)."""
 
     function: Action
     outputs: frozenset[str] = frozenset()
     quick: bool = False
+    reads_documents: bool = False  # gets the user's kept documents in its context

@@ -10,6 +10,22 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+# What the bot reads as a document when a user sends it (WhatsApp "document" messages).
+DOCUMENT_TYPES = frozenset(
+    {
+        "application/pdf",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "text/plain",
+        "text/markdown",
+        "text/html",
+    }
+)
+
+
+def is_document(content_type: str) -> bool:
+    """Whether a media item's content type (parameters ignored) is one the bot reads."""
+    return content_type.split(";", 1)[0].strip().lower() in DOCUMENT_TYPES
+
 
 @dataclass(frozen=True)
 class UserDocument:

@@ -14,7 +14,14 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from conversation import ActionContext, ConversationState, Message, Skill
+from conversation import (
+    ActionContext,
+    ConversationState,
+    Message,
+    Skill,
+    UserDocument,
+    is_document,
+)
 from engine.fulfilment import Fulfilment
 from engine.matcher import Matcher
 from engine.questions import Questions
@@ -33,7 +40,8 @@ from rules.model import BUILTIN_ACTIONS
 class Engine:
     """Answers messages from a `RuleSet`. `rng` picks among variants, `clock` tells the time,
     `actions` maps the action names the rules use to their `Skill` (the composition root
-    passes the shipped skills), and `services` are the API clients the actions may call."""
+    passes the shipped skills), `services` are the API clients the actions may call, and
+    `knowledge` the operator's knowledge base they may answer from."""
 
     def __init__(
         self,
@@ -42,6 +50,7 @@ class Engine:
         clock: Callable[[], datetime] | None = None,
         actions: Mapping[str, Skill] | None = None,
         services: Any = None,
+        knowledge: Any = None,
     ) -> None:
         self.rules = rules
         self.settings = rules.settings
@@ -65,6 +74,7 @@ class Engine:
         if missing:
             raise ValueError(f"the rules name actions the engine was not given: {missing}")
         self._services = services  # the skills' API clients; None: offline answers
+        self.knowledge = knowledge  # the operator's knowledge base, for the actions that ask
         self._by_name = {fold(i.name): i for i in rules.intents}
         self._cancel = {" ".join(tokenize(w)) for w in self.settings.cancel}
         self._affirm = {" ".join(tokenize(w)) for w in self.settings.affirm}
@@ -106,13 +116,21 @@ class Engine:
             return decided
         return Plan(state, message, decided.understanding, turn=decided)
 
-    def carry_out(self, plan: Plan) -> Turn:
-        """The turn `plan` leads to: its action run, its responses said."""
+    def carry_out(self, plan: Plan, documents: tuple[UserDocument, ...] = ()) -> Turn:
+        """The turn `plan` leads to: its action run (with the user's `documents` when it
+        reads them), its responses said."""
         if plan.turn is not None:
             return plan.turn
         state, message, intent, slots = plan.state, plan.message, plan.intent, plan.slots
         context = ActionContext(
-            message, slots, state.variables, self._clock(), self._rng, self._services
+            message,
+            slots,
+            state.variables,
+            self._clock(),
+            self._rng,
+            self._services,
+            self.knowledge,
+            documents,
         )
         outcome = self._actions[intent.action].function(context)
         return self._fulfilment.finish(state, message, intent, slots, plan.understanding, outcome)
@@ -138,6 +156,10 @@ class Engine:
         if message.location is not None and not message.text.strip():
             return self._location(state, message)
         settings = self.settings
+        document_intent = self.rules.intent(settings.document_intent)
+        if document_intent is not None and any(is_document(m.content_type) for m in message.media):
+            read = Understanding(document_intent.name, 1.0, matched="document")
+            return start(state, message, document_intent, {}, read)
         if understanding.choices and understanding.confidence >= settings.threshold:
             return questions.clarify(state, message, understanding)
         if understanding.intent is not None and understanding.confidence >= settings.threshold:
@@ -150,6 +172,14 @@ class Engine:
             variables = {"suggestion": understanding.intent}
             state = state.next_turn(None, suggestion=understanding.intent)
             return say(state, settings.suggestion, variables, message, understanding)
+        fallback_intent = self.rules.intent(settings.fallback_intent)
+        if fallback_intent is not None and message.text.strip() and not message.media:
+            # The intent's action answers if it can (the user's documents, the knowledge
+            # base) and declines otherwise, which says the fallback after all.
+            asked = Understanding(
+                fallback_intent.name, understanding.confidence, matched="fallback"
+            )
+            return start(state, message, fallback_intent, {}, asked)
         if message.media:
             responses = settings.on_media
         elif not message.text.strip():

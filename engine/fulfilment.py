@@ -5,6 +5,7 @@ what it says to remember and answer with the action's values and media."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from conversation import ConversationState, Message, Outcome, Pending, Skill
@@ -13,6 +14,10 @@ from engine.results import Plan, Turn, Understanding
 from engine.speaker import Speaker
 from rules import Intent, Response, RuleSet
 from rules.model import BUILTIN_ACTIONS
+
+# The memory variable that names the user's latest kept document (set by the skill that
+# reads one), so only a user who has one costs a fetch of their documents.
+DOCUMENT_VARIABLE = "document"
 
 
 class Fulfilment:
@@ -45,8 +50,10 @@ class Fulfilment:
                 )
         # A built-in action left here is "repeat" with nothing to repeat: no action to run.
         if intent.action and intent.action not in BUILTIN_ACTIONS:
-            may_wait = not self._actions[intent.action].quick
-            return Plan(state, message, understanding, None, intent, slots, may_wait)
+            skill = self._actions[intent.action]
+            # Only a user with a document kept has any to fetch.
+            reads = skill.reads_documents and bool(state.variables.get(DOCUMENT_VARIABLE))
+            return Plan(state, message, understanding, None, intent, slots, not skill.quick, reads)
         return self.finish(state, message, intent, slots, understanding, Outcome())
 
     def finish(
@@ -60,6 +67,10 @@ class Fulfilment:
     ) -> Turn:
         """The turn once the intent's action (if any) has given `outcome`."""
         say = self._speaker.say
+        if outcome.declined:  # the action had no answer: the fallback, as if nothing matched
+            unknown = Understanding(None, understanding.confidence)
+            fallback = self.rules.settings.fallback
+            return say(state.next_turn(None), fallback, {}, message, unknown)
         if outcome.forget:
             fresh = ConversationState(last_intent=intent.name)
             return say(
@@ -68,13 +79,14 @@ class Fulfilment:
         memory = {
             **state.variables,
             **{n: slot_text(slots[n]) for n in intent.remember if n in slots},
+            **outcome.remember,
         }
         variables = {**{k: slot_text(v) for k, v in slots.items()}, **outcome.variables}
         next_state = state.next_turn(intent.name, variables=memory)
         responses = intent.responses
         if not responses and not intent.otherwise and not outcome.media:
-            return Turn(next_state, (), understanding)
-        return say(
+            return Turn(next_state, (), understanding, document=outcome.document)
+        turn = say(
             next_state,
             responses,
             variables,
@@ -83,3 +95,4 @@ class Fulfilment:
             media=outcome.media,
             otherwise=intent.otherwise,
         )
+        return replace(turn, document=outcome.document) if outcome.document else turn

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from conversation import ConversationState, Message, Reply
+from conversation import ConversationState, Message, Reply, UserDocument
 from rules import Intent
 
 
@@ -41,6 +41,7 @@ class Turn:
     replies: tuple[Reply, ...]
     understanding: Understanding
     forget: bool = False
+    document: UserDocument | None = None  # to keep for the user's questions
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,8 @@ class Plan:
     """How a message will be answered, decided before anything slow runs: the finished
     `turn`, or the `intent` whose action is still to run with `slots`. `may_wait` says
     whether that action may wait for the network, so the caller can give it a thread of
-    its own; `carry_out` finishes the plan."""
+    its own, and `reads_documents` whether the caller must fetch the user's documents for
+    it; `carry_out` finishes the plan."""
 
     state: ConversationState
     message: Message
@@ -57,3 +59,4 @@ class Plan:
     intent: Intent | None = None
     slots: dict[str, Any] = field(default_factory=dict)
     may_wait: bool = False
+    reads_documents: bool = False  # its action wants the user's kept documents

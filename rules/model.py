@@ -136,6 +136,8 @@ class Settings:
     )
     location_intent: str = ""
     link_intent: str = ""
+    document_intent: str = ""  # a document the user sends goes to this intent
+    fallback_intent: str = ""  # what nothing matched goes to this intent's action first
     substitutions: dict[str, str] = field(default_factory=dict)
     synonyms: dict[str, str] = field(default_factory=dict)
     cancel: tuple[str, ...] = ("cancel", "stop", "never mind", "nevermind", "forget it")

@@ -22,7 +22,7 @@ _RESPONSE_SETTINGS = {
 _LIST_SETTINGS = {"cancel", "affirm", "menu"}
 _SETTINGS = _RESPONSE_SETTINGS | _LIST_SETTINGS | {
     "substitutions", "synonyms", "threshold", "suggest_threshold", "location_intent",
-    "link_intent"
+    "link_intent", "document_intent", "fallback_intent"
 }  # fmt: skip
 # Variables only some settings' templates may use.
 _SETTING_VARIABLES = {
@@ -54,7 +54,7 @@ def read_settings(reader: Reader, node: yaml.Node | None) -> dict[str, object]:
             result[key] = _substitutions(reader, value, what)
         elif key == "synonyms":
             result[key] = read_synonyms(reader, value, what)
-        elif key in {"location_intent", "link_intent"}:
+        elif key in {"location_intent", "link_intent", "document_intent", "fallback_intent"}:
             result[key] = name = str(value.value)
             reader.check_later(value, needs_intent(name, what))
         else:
