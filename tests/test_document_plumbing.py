@@ -39,7 +39,8 @@ RULES = textwrap.dedent(
 
 def read(context) -> Outcome:
     media = context.message.media[0]
-    kept = UserDocument(context.message.message_id, 1.0, "Menu", "pdf", media.url, ((1, "Soup."),))
+    at = context.now.timestamp()
+    kept = UserDocument(context.message.message_id, at, "Menu", "pdf", media.url, ((1, "Soup."),))
     return Outcome({"title": "Menu"}, remember={"document": "Menu"}, document=kept)
 
 
