@@ -10,6 +10,7 @@ from typing import Any
 from skills.http import Upstream, make_session
 from skills.jokes import JokesClient
 from skills.links import LinkPreviewer
+from skills.media import MediaFetcher
 from skills.pictures import CatClient, DogClient
 from skills.quotes import QuotesClient
 from skills.rates import RatesClient
@@ -39,6 +40,7 @@ class Services:
     cats: CatClient
     rates: RatesClient
     links: LinkPreviewer
+    media: MediaFetcher  # documents users send (Twilio's media, with credentials) or link
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> Services:
@@ -60,4 +62,5 @@ class Services:
             cats=CatClient(upstream("cat", "CAT_API_URL")),
             rates=RatesClient(upstream("currency", "FRANKFURTER_URL")),
             links=LinkPreviewer(bool(settings["BOT_ALLOW_PRIVATE_URLS"]), timeout=timeout),
+            media=MediaFetcher.from_settings(settings),
         )
