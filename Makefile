@@ -57,6 +57,7 @@ bench: $(VENV)/.bench-installed
 	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/load.py
 	$(BIN)/python bench/slow_clients.py
+	$(BIN)/python bench/knowledge.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

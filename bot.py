@@ -6,6 +6,7 @@ wins), or from `test_config` alone in tests. Nothing is read at import time.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Mapping
@@ -29,6 +30,8 @@ from channels import signature, terminal, whatsapp
 from channels.answering import Answering, answering
 from channels.hub import Hub, LocalHub
 from channels.webchat import WebChat
+from documents.cli import knowledge_command
+from documents.knowledge import KnowledgeBase
 from engine import Engine
 from memory import Store, StoreError, StoreUnavailable, open_store, shown_url
 from memory import commands as memory_commands
@@ -100,7 +103,14 @@ def _build(test_config: Mapping[str, Any] | None) -> Flask:
     rules = load_rules(settings["BOT_RULES"], actions)
     zone = ZoneInfo(settings["BOT_TIMEZONE"])
     services = None if settings["BOT_OFFLINE"] else Services.from_settings(settings)
-    engine = Engine(rules, clock=lambda: datetime.now(zone), actions=actions, services=services)
+    knowledge = _knowledge(app, log)
+    engine = Engine(
+        rules,
+        clock=lambda: datetime.now(zone),
+        actions=actions,
+        services=services,
+        knowledge=knowledge,
+    )
     store = _open_store(app)
     pipeline = Pipeline(engine, store, rate_limit=settings["BOT_RATE_LIMIT"])
     Answering.from_settings(pipeline, settings).init_app(app)
@@ -123,11 +133,39 @@ def _build(test_config: Mapping[str, Any] | None) -> Flask:
 
     app.register_blueprint(whatsapp.bp)
     app.cli.add_command(terminal.chat_command)
+    app.cli.add_command(knowledge_command)
     app.cli.add_command(signature.sign_command)
     app.add_url_rule("/health", "health", health)
     metrics.init_app(app)
     app.register_error_handler(HTTPException, _plain_error)
     return app
+
+
+def _knowledge(app: Flask, log: logging.Logger) -> KnowledgeBase | None:
+    """The knowledge base in BOT_KNOWLEDGE (relative to the project folder), read now; None
+    when the setting is empty. A folder that is not there stops start-up; a file in it that
+    cannot be read is logged and left out."""
+    setting = app.config["BOT_KNOWLEDGE"]
+    if not setting:
+        return None
+    folder = Path(app.root_path, setting)
+    if not folder.is_dir():
+        raise config.ConfigError(
+            f"BOT_KNOWLEDGE={setting!r}: {folder} is not a folder (set it to a folder of "
+            "Markdown, text and PDF files, or leave it empty for no knowledge base)"
+        )
+    app.config["BOT_KNOWLEDGE"] = str(folder)  # for `flask --app bot knowledge index`
+    base = KnowledgeBase.load(folder, app.config["BOT_DOCUMENT_MAX_PAGES"])
+    for problem in base.problems:
+        log.warning("knowledge base: %s", problem)
+    log.info(
+        "knowledge base: %d files, %d passages from %s in %.2f s",
+        len(base.documents),
+        len(base.passages),
+        folder,
+        base.seconds,
+    )
+    return base
 
 
 def _hub(store_url: str) -> Hub:

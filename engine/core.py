@@ -22,7 +22,7 @@ from conversation import (
     UserDocument,
     is_document,
 )
-from engine.fulfilment import Fulfilment
+from engine.fulfilment import DOCUMENT_VARIABLE, Fulfilment
 from engine.matcher import Matcher
 from engine.questions import Questions
 from engine.replies import message_variables
@@ -165,14 +165,15 @@ class Engine:
         if understanding.intent is not None and understanding.confidence >= settings.threshold:
             intent = self.rules.intent(understanding.intent)
             return start(state, message, intent, understanding.slots, understanding)
+        fallback_intent = self.rules.intent(settings.fallback_intent)
         if (
             understanding.intent is not None
             and understanding.confidence >= settings.suggest_threshold
+            and not self._answerable(fallback_intent, state, message)
         ):
             variables = {"suggestion": understanding.intent}
             state = state.next_turn(None, suggestion=understanding.intent)
             return say(state, settings.suggestion, variables, message, understanding)
-        fallback_intent = self.rules.intent(settings.fallback_intent)
         if fallback_intent is not None and message.text.strip() and not message.media:
             # The intent's action answers if it can (the user's documents, the knowledge
             # base) and declines otherwise, which says the fallback after all.
@@ -188,6 +189,17 @@ class Engine:
             responses = settings.fallback
         unknown = Understanding(None, understanding.confidence)
         return say(state.next_turn(None), responses, {}, message, unknown)
+
+    def _answerable(
+        self, fallback_intent: Intent | None, state: ConversationState, message: Message
+    ) -> bool:
+        """Whether the fallback intent may answer rather than "Did you mean…?": the user
+        has a document to ask about, or the knowledge base has a passage for the message."""
+        if fallback_intent is None or not message.text.strip():
+            return False
+        if state.variables.get(DOCUMENT_VARIABLE):
+            return True
+        return self.knowledge is not None and self.knowledge.answer(message.text) is not None
 
     def _location(self, state: ConversationState, message: Message) -> Turn | Plan:
         """A shared location with no text: the location intent with the place filled in."""

@@ -1,7 +1,8 @@
 """Tools for rule authors.
 
 python -m ruletools check [PATH]            validate rule files (default: BOT_RULES or the demo)
-python -m ruletools explain [TEXT ...]      what the engine understands, one JSON line each
+python -m ruletools explain [TEXT ...]      what the engine understands, and the knowledge base's
+                                            best passages, one JSON line each
 python -m ruletools test TRANSCRIPTS ...    run conversation transcripts against the rules
 python -m ruletools evaluate FILE.jsonl ... accuracy, confusions and slot figures on labelled messages
 """
@@ -12,8 +13,10 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 
 from conversation import Message
+from documents.knowledge import KnowledgeBase
 from rules import DEMO_RULES, RuleError
 from ruletools import engine_for, load
 from ruletools import evaluate as measure
@@ -52,8 +55,15 @@ def check(path: str) -> int:
     return 0
 
 
-def explain(path: str, texts: list[str]) -> int:
+def _knowledge_path(given: str | None) -> str:
+    return given if given is not None else os.environ.get("BOT_KNOWLEDGE", "knowledge").strip()
+
+
+def explain(path: str, texts: list[str], knowledge_folder: str = "") -> int:
     engine = engine_for(load(path))
+    knowledge = None
+    if knowledge_folder and Path(knowledge_folder).is_dir():
+        knowledge = KnowledgeBase.load(knowledge_folder)
     lines = texts or (line.rstrip("\n") for line in sys.stdin)
     for text in lines:
         understanding = engine.understand(Message("explain", "explain", body=text))
@@ -78,6 +88,7 @@ def explain(path: str, texts: list[str]) -> int:
                         if intent and understanding.choices
                         else {}
                     ),
+                    **({"knowledge": _hits(knowledge, text)} if knowledge is not None else {}),
                 },
                 ensure_ascii=False,
             ),
@@ -122,6 +133,22 @@ def evaluate(
     return 1 if failed else 0
 
 
+def _hits(knowledge: KnowledgeBase, text: str) -> list[dict]:
+    """The knowledge base's best passages for `text`: source, page, score, how much of the
+    question they cover, whether the bot would answer with them, and how they begin."""
+    return [
+        {
+            "source": hit.passage.title,
+            "page": hit.passage.page,
+            "score": round(hit.score, 3),
+            "coverage": round(hit.coverage, 3),
+            "answers": knowledge.accepts(hit),
+            "text": hit.passage.text[:80],
+        }
+        for hit in knowledge.explain(text)
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m ruletools", description=__doc__.splitlines()[0]
@@ -132,6 +159,10 @@ def main(argv: list[str] | None = None) -> int:
     explain_parser = commands.add_parser("explain", help="show what the engine understands")
     explain_parser.add_argument("texts", nargs="*", metavar="TEXT")
     explain_parser.add_argument("--rules", help="rule file or folder (default: BOT_RULES or demo)")
+    explain_parser.add_argument(
+        "--knowledge",
+        help="knowledge base folder (default: BOT_KNOWLEDGE or knowledge/; '' for none)",
+    )
     test_parser = commands.add_parser("test", help="run conversation transcripts")
     test_parser.add_argument("transcripts", nargs="+", metavar="TRANSCRIPTS")
     test_parser.add_argument("--rules", help="rule file or folder (default: BOT_RULES or demo)")
@@ -157,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "check":
             return check(_rules_path(args.path))
         if args.command == "explain":
-            return explain(_rules_path(args.rules), args.texts)
+            return explain(_rules_path(args.rules), args.texts, _knowledge_path(args.knowledge))
         if args.command == "evaluate":
             minimums = [
                 (name, getattr(args, "min_" + name.replace("-", "_")))

@@ -13,10 +13,10 @@ The engine does not import this package: `bot.py` (and the rule authors' tools) 
 from __future__ import annotations
 
 from conversation import Skill
-from skills import live, offline
+from skills import live, offline, reading
 from skills.registry import action, registered
 
-__all__ = ["action", "live", "offline", "shipped"]
+__all__ = ["action", "live", "offline", "reading", "shipped"]
 
 
 def shipped() -> dict[str, Skill]:

@@ -14,6 +14,7 @@ from nlp.dates import DateRange
 from skills import offline
 from skills.http import UPSTREAM_ERRORS, UpstreamError
 from skills.links import first_sentences, link_host
+from skills.reading import link_id, read_from
 from skills.registry import action
 from skills.weather import FORECAST_DAYS, Place, WeatherClient
 from skills.weather_slots import days_asked, is_now, out_of_reach, place_name, zone_name
@@ -187,11 +188,12 @@ def link(context: ActionContext) -> Outcome:
     try:
         page = context.services.links.preview(url)
     except UpstreamError as error:
+        if error.problem.startswith("not a web page"):
+            # A PDF, a Word file or other document: read it as one, kept for questions.
+            return read_from(context, url, link_id(url), credentials=False, name=host)
         _failed(error)
         if error.problem.startswith("refused"):
             summary = "I don't open links to private or local addresses. 🔒"
-        elif error.problem.startswith("not a web page"):
-            summary = "That link isn't a web page I can read."
         elif error.problem.startswith("not a valid link"):
             summary = "That link doesn't look right to me. Could you check it?"
         else:

@@ -41,6 +41,7 @@ class Services:
     rates: RatesClient
     links: LinkPreviewer
     media: MediaFetcher  # documents users send (Twilio's media, with credentials) or link
+    max_pages: int = 300  # BOT_DOCUMENT_MAX_PAGES: the most pages read from one document
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> Services:
@@ -63,4 +64,5 @@ class Services:
             rates=RatesClient(upstream("currency", "FRANKFURTER_URL")),
             links=LinkPreviewer(bool(settings["BOT_ALLOW_PRIVATE_URLS"]), timeout=timeout),
             media=MediaFetcher.from_settings(settings),
+            max_pages=settings["BOT_DOCUMENT_MAX_PAGES"],
         )

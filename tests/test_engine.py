@@ -365,18 +365,32 @@ def test_profile_name_fills_the_greeting(engine):
         (["image/webp"], "sticker"),
         (["video/mp4"], "video"),
         (["audio/ogg; codecs=opus"], "voice note"),
-        (["application/pdf"], "document"),
-        (["application/vnd.openxmlformats-officedocument.wordprocessingml.document"], "document"),
+        (["application/zip"], "document"),
         (["text/vcard"], "contact"),
         ([""], "file"),
         (["image/jpeg", "image/png", "image/gif"], "3 photos"),
-        (["image/jpeg", "application/pdf"], "photo and document"),
     ],
 )
 def test_media_without_words_is_acknowledged_by_kind(engine, types, described):
     media = tuple(Media(f"https://x/{i}", kind) for i, kind in enumerate(types))
     turn = engine.respond(ConversationState(), msg(media=media))
     assert text(turn).startswith(f"Thanks for the {described}!")
+
+
+@pytest.mark.parametrize(
+    "types",
+    [
+        ["application/pdf"],
+        ["application/vnd.openxmlformats-officedocument.wordprocessingml.document"],
+        ["text/plain; charset=utf-8"],
+        ["image/jpeg", "application/pdf"],
+    ],
+)
+def test_a_document_goes_to_the_document_intent(engine, types):
+    media = tuple(Media(f"https://x/{i}", kind) for i, kind in enumerate(types))
+    turn = engine.respond(ConversationState(), msg("what is this?", media=media))
+    assert turn.understanding.intent == "read_document"
+    assert text(turn) == "📄 *that document*\nI can't open documents right now."  # offline
 
 
 def test_media_with_a_caption_that_matches_uses_the_intent(engine):

@@ -38,7 +38,12 @@ def report() -> measure.Report:
 def test_the_held_out_set_is_large_enough_and_covers_every_demo_intent():
     cases = [case for path in HELD_OUT for case in measure.load_cases(path)]
     intents = {case.intent for case in cases}
-    assert {i.name for i in load().intents} <= intents
+    rules = load()
+    # The document intents came after this set was written and are reached by routing (a
+    # document sent; what nothing else matched), so their own evaluation is elsewhere
+    # (tests/data/knowledge/, tests/test_knowledge_eval.py).
+    routed = {rules.settings.document_intent, rules.settings.fallback_intent}
+    assert {i.name for i in rules.intents} - routed <= intents
     assert sum(case.intent != "fallback" for case in cases) >= 400
     assert sum(case.intent == "fallback" for case in cases) >= 200
 

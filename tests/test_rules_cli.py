@@ -22,7 +22,7 @@ def rules_cli(*args: str, stdin: str = "", env: dict | None = None) -> subproces
 def test_check_the_demo_rules():
     result = rules_cli("check")
     assert result.returncode == 0
-    assert result.stdout.startswith("OK: 17 intents, ")
+    assert result.stdout.startswith("OK: 19 intents, ")
 
 
 def test_check_reports_every_problem_with_file_and_line(tmp_path):
@@ -95,3 +95,15 @@ def test_test_command_runs_transcripts(tmp_path):
     bad = rules_cli("test", str(failing))
     assert bad.returncode == 1
     assert bad.stdout.splitlines()[0] == f"FAIL nope ({failing}#1)"
+
+
+def test_explain_shows_the_knowledge_bases_passages_with_score_and_source():
+    result = rules_cli("explain", "do you take paypal", "who won the world cup")
+    paypal, cup = (json.loads(line) for line in result.stdout.splitlines())
+    best = paypal["knowledge"][0]
+    assert (best["source"], best["answers"]) == ("Payments and gift cards", True)
+    assert best["score"] > 0
+    assert 0 < best["coverage"] <= 1
+    assert not any(hit["answers"] for hit in cup["knowledge"])
+    none = json.loads(rules_cli("explain", "--knowledge", "", "hi").stdout)
+    assert "knowledge" not in none

@@ -311,4 +311,7 @@ def test_a_private_link_is_declined_politely(engine, url, answer):
 def test_a_link_that_is_not_a_page(upstream, engine):
     upstream.expect_request("/cat.png").respond_with_data(b"\x89PNG", content_type="image/png")
     reply = ask(engine, upstream.url_for("/cat.png")).text
-    assert reply == "🔗 *127.0.0.1*\nThat link isn't a web page I can read."
+    assert reply == (
+        "🔗 *127.0.0.1*\nI can read PDF, Word (.docx), text, Markdown and web pages, "
+        "but not this kind of file."
+    )
