@@ -1,7 +1,7 @@
 """A user sends a PDF on WhatsApp, through a fake of Twilio's media endpoint (Basic auth, then
 a redirect to its CDN), gets its summary, and asks about it: quoted answers with their
-pages. A pasted PDF link does the same without credentials; a file that cannot be read
-gets a kind reply. The PDFs are built here with fpdf2."""
+pages. A pasted PDF link does the same without credentials, in the web chat too; a file that
+cannot be read gets a kind reply. The PDFs are built here with fpdf2."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ from werkzeug import Request, Response
 from bot import create_app
 from channels.answering import answering
 from tests.conftest import ACCOUNT, SENDER, TOKEN, live_settings, post_whatsapp, reply_text
+from tests.servers import Server
+from tests.test_webchat import connect, new_user, next_frame, say
 
 MEDIA_PATH = f"/2010-04-01/Accounts/{ACCOUNT}/Messages/MM{'c' * 32}/Media/ME{'d' * 32}"
 BASIC = "Basic " + base64.b64encode(f"{ACCOUNT}:{TOKEN}".encode()).decode()
@@ -142,3 +144,24 @@ def test_without_a_document_questions_go_to_the_knowledge_base(client):
     assert reply_text(post_whatsapp(client, "who won the world cup")).startswith(
         ("Sorry, I didn't get that", "Hmm, I don't know that one yet")
     )
+
+
+def test_the_web_chat_reads_a_pdf_link_and_answers_about_it(cdn, tmp_path):
+    cdn.expect_request("/lease.pdf").respond_with_data(pdf(PAGES), content_type="application/pdf")
+    server = Server(
+        BOT_STORE_URL=f"sqlite:///{tmp_path}/bot.db",
+        BOT_OFFLINE="false",
+        BOT_ALLOW_PRIVATE_URLS="true",
+        BOT_REPLY_BUDGET="14",
+    )
+    try:
+        ws = connect(server.base, new_user(server.base))
+        say(ws, f"read {cdn.url_for('/lease.pdf')}")
+        summary = next_frame(ws, "message")["text"]
+        assert summary.startswith("🔗 *Tenancy agreement*\n3 pages\n• ")
+        say(ws, "when is the payment due?")
+        answer = next_frame(ws, "message")["text"]
+        assert answer.startswith("From *Tenancy agreement*, page 3:\n“")
+        ws.close()
+    finally:
+        server.stop()
