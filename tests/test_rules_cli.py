@@ -62,7 +62,12 @@ def test_check_bad_yaml(tmp_path):
 
 def test_explain_arguments_as_json_lines():
     result = rules_cli(
-        "explain", "convert 20 gbp to usd", "who is Ada Lovelace?", "pay my brother back"
+        "explain",
+        "--knowledge",
+        "",
+        "convert 20 gbp to usd",
+        "who is Ada Lovelace?",
+        "pay my brother back",
     )
     first, second, third = (json.loads(line) for line in result.stdout.splitlines())
     assert first == {
