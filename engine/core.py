@@ -22,7 +22,7 @@ from conversation import (
     UserDocument,
     is_document,
 )
-from engine.fulfilment import DOCUMENT_VARIABLE, Fulfilment
+from engine.fulfilment import Fulfilment
 from engine.matcher import Matcher
 from engine.questions import Questions
 from engine.replies import message_variables
@@ -193,12 +193,11 @@ class Engine:
     def _answerable(
         self, fallback_intent: Intent | None, state: ConversationState, message: Message
     ) -> bool:
-        """Whether the fallback intent may answer rather than "Did you mean…?": the user
-        has a document to ask about, or the knowledge base has a passage for the message."""
+        """Whether the fallback intent should answer rather than "Did you mean…?": the
+        knowledge base has a passage for the message. (A user's own documents are not asked
+        here: that costs a store read, and a miss would lose the suggestion.)"""
         if fallback_intent is None or not message.text.strip():
             return False
-        if state.variables.get(DOCUMENT_VARIABLE):
-            return True
         return self.knowledge is not None and self.knowledge.answer(message.text) is not None
 
     def _location(self, state: ConversationState, message: Message) -> Turn | Plan:

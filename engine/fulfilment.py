@@ -51,9 +51,12 @@ class Fulfilment:
         # A built-in action left here is "repeat" with nothing to repeat: no action to run.
         if intent.action and intent.action not in BUILTIN_ACTIONS:
             skill = self._actions[intent.action]
-            # Only a user with a document kept has any to fetch.
+            # Only a user with a document kept has any to fetch; then the action may wait
+            # (a store read, and the first question indexes the documents), so it runs
+            # under the reply budget on the pool.
             reads = skill.reads_documents and bool(state.variables.get(DOCUMENT_VARIABLE))
-            return Plan(state, message, understanding, None, intent, slots, not skill.quick, reads)
+            may_wait = not skill.quick or reads
+            return Plan(state, message, understanding, None, intent, slots, may_wait, reads)
         return self.finish(state, message, intent, slots, understanding, Outcome())
 
     def finish(

@@ -54,6 +54,10 @@ TROUBLE = {
     "unauthorized": "I couldn't download it right now. Please try again in a minute.",
 }
 NO_SERVICES = "I can't open documents right now."
+# Storage services often serve a PDF as a generic binary: the reader tells by its name and
+# first bytes, and refuses what it cannot read.
+ACCEPTED = DOCUMENT_TYPES | {"application/octet-stream", "binary/octet-stream"}
+ASK_FOR_IT = "Attach it (PDF, Word or text) or paste a link to it, and I'll read it. 📎"
 
 # Words that ask about the document itself rather than what is in it.
 _ABOUT_IT = re.compile(
@@ -69,8 +73,8 @@ _PAGE = re.compile(
 def read_document(context: ActionContext) -> Outcome:
     """A document the user sent: its title, pages and key sentences, kept for questions."""
     media = next((m for m in context.message.media if is_document(m.content_type)), None)
-    if media is None:
-        return Outcome({"title": "your document", "summary": TROUBLE["unsupported"]})
+    if media is None:  # "read this document" with nothing attached
+        return Outcome({"title": "Send me the document", "summary": ASK_FOR_IT})
     return read_from(context, media.url, context.message.message_id, credentials=True)
 
 
@@ -89,8 +93,14 @@ def read_from(
         return Outcome({"title": name, "summary": NO_SERVICES})
     limits = {"mb": services.media.max_bytes // (1024 * 1024), "pages": services.max_pages}
     try:
-        fetched = services.media.fetch(url, DOCUMENT_TYPES, credentials=credentials)
-        document = read(fetched.data, fetched.content_type, fetched.filename, services.max_pages)
+        fetched = services.media.fetch(url, ACCEPTED, credentials=credentials)
+        document = read(
+            fetched.data,
+            fetched.content_type,
+            fetched.filename,
+            services.max_pages,
+            max_bytes=services.media.max_bytes,
+        )
     except MediaError as error:
         UPSTREAM_ERRORS.labels(error.service).inc()
         log.warning("document %s not fetched: %s", document_id, error)
@@ -167,7 +177,9 @@ def _best(documents: tuple[UserDocument, ...], question: str) -> Hit | None:
 
 _INDEXES: OrderedDict[tuple[tuple[str, float], ...], Index] = OrderedDict()
 _INDEXES_LOCK = Lock()
-INDEXES_KEPT = 64  # users whose document indexes stay built in this process
+# Passages whose indexes stay built in this process, all users together (a dense 300-page
+# PDF has about 4,000): the least recently asked go first.
+PASSAGES_KEPT = 20_000
 
 
 def _index(documents: tuple[UserDocument, ...]) -> Index:
@@ -181,7 +193,7 @@ def _index(documents: tuple[UserDocument, ...]) -> Index:
     index = Index(passages)
     with _INDEXES_LOCK:
         _INDEXES[key] = index
-        while len(_INDEXES) > INDEXES_KEPT:
+        while len(_INDEXES) > 1 and sum(len(i.passages) for i in _INDEXES.values()) > PASSAGES_KEPT:
             _INDEXES.popitem(last=False)
     return index
 

@@ -107,10 +107,22 @@ def test_a_pdf_sent_on_whatsapp_is_summarised_and_answers_questions(client, upst
     with client.application.app_context():
         [kept] = answering().pipeline.store.documents(SENDER)
     assert (kept.title, len(kept.pages)) == ("Tenancy agreement", 3)
+    # A kept document does not take "Did you mean…?" away.
+    assert reply_text(post_whatsapp(client, "random quote thing")).startswith(
+        "Did you mean *quote*?"
+    )
 
 
-def test_a_pasted_pdf_link_is_read_without_credentials(client, cdn):
-    cdn.expect_request("/lease.pdf").respond_with_data(pdf(PAGES), content_type="application/pdf")
+def test_asking_to_read_a_document_without_one_asks_for_it(client):
+    assert reply_text(post_whatsapp(client, "read this document")) == (
+        "📄 *Send me the document*\nAttach it (PDF, Word or text) or paste a link to it, "
+        "and I'll read it. 📎"
+    )
+
+
+@pytest.mark.parametrize("served_as", ["application/pdf", "application/octet-stream"])
+def test_a_pasted_pdf_link_is_read_without_credentials(client, cdn, served_as):
+    cdn.expect_request("/lease.pdf").respond_with_data(pdf(PAGES), content_type=served_as)
     summary = reply_text(post_whatsapp(client, f"read {cdn.url_for('/lease.pdf')}"))
     assert summary.startswith("🔗 *Tenancy agreement*\n3 pages\n• ")
     # The link reader looks first (a web page?), then the document reader reads it.
