@@ -60,10 +60,15 @@ def _knowledge_path(given: str | None) -> str:
 
 
 def explain(path: str, texts: list[str], knowledge_folder: str = "") -> int:
-    engine = engine_for(load(path))
     knowledge = None
-    if knowledge_folder and Path(knowledge_folder).is_dir():
+    if knowledge_folder:
+        if not Path(knowledge_folder).is_dir():
+            print(
+                f"not a folder: {knowledge_folder} (--knowledge or BOT_KNOWLEDGE)", file=sys.stderr
+            )
+            return 2
         knowledge = KnowledgeBase.load(knowledge_folder)
+    engine = engine_for(load(path), knowledge=knowledge)
     lines = texts or (line.rstrip("\n") for line in sys.stdin)
     for text in lines:
         understanding = engine.understand(Message("explain", "explain", body=text))

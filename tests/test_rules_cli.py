@@ -112,3 +112,6 @@ def test_explain_shows_the_knowledge_bases_passages_with_score_and_source():
     assert not any(hit["answers"] for hit in cup["knowledge"])
     none = json.loads(rules_cli("explain", "--knowledge", "", "hi").stdout)
     assert "knowledge" not in none
+    missing = rules_cli("explain", "--knowledge", "no-such-folder", "hi")
+    assert (missing.returncode, missing.stdout) == (2, "")
+    assert "not a folder: no-such-folder" in missing.stderr
