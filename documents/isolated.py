@@ -13,59 +13,135 @@ process, no pickling, and no re-import of the parent's `__main__`. The child get
 environment (no Twilio token in its reach), no core dumps, no file writes, a memory ceiling
 and a CPU-time ceiling of its own. Its start costs about 15 ms, plus ~120 ms to import pypdf
 (~90 ms for python-docx): measured on the 2-core development machine.
+
+What comes back is bounded twice: the child cuts its document (`layout.bounded`: pages, title,
+a ceiling for the whole), and the parent reads at most MAX_OUTPUT_BYTES of its answer, so a
+reader's bug cannot fill the worker's memory. When the child fails, the last line it wrote
+to stderr is logged (a broken install, pypdf that cannot be imported, shows there).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import os
 import resource
+import select
+import selectors
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
+from documents.layout import MAX_DOCUMENT_CHARS, bounded
 from documents.model import PROBLEMS, Document, DocumentError, Page
+
+log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT = 10.0  # seconds for one document, the interpreter's start included
 MEMORY_BYTES = 1024 * 1024 * 1024  # address space of the child, libraries included
+# The longest answer a bounded document gives: every character escaped in JSON ("\\u0001"),
+# plus its titles and headings.
+MAX_OUTPUT_BYTES = 6 * MAX_DOCUMENT_CHARS + 1_000_000
+_STDERR_BYTES = 4096  # the end of the child's stderr that is kept, for the log
+_LOGGED_CHARS = 200
 # Passed on from the parent's environment: what the interpreter may need to start, no more.
 _ENVIRONMENT = ("PATH", "LD_LIBRARY_PATH", "LANG", "LC_ALL", "TMPDIR")
 
 Parser = Callable[[bytes, int], Document]
 
 
-def run_child(argv: list[str], data: bytes, timeout: float = TIMEOUT) -> bytes:
-    """Run `argv` with `data` on stdin; its stdout, or DocumentError if it was too slow or
-    died without answering."""
+def run_child(
+    argv: list[str], data: bytes, timeout: float = TIMEOUT, limit: int = MAX_OUTPUT_BYTES
+) -> bytes:
+    """Run `argv` with `data` on stdin; its stdout, or DocumentError if it was too slow, said
+    more than `limit` bytes or died without answering."""
     environment = {name: os.environ[name] for name in _ENVIRONMENT if name in os.environ}
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
+        argv,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=ROOT,
+        env=environment,
+    )
     try:
-        done = subprocess.run(  # noqa: S603 - our own interpreter and module, no shell
-            argv,
-            input=data,
-            capture_output=True,
-            timeout=timeout,
-            cwd=ROOT,
-            env=environment,
-            check=False,
-        )
+        stdout, stderr = _exchange(process, data, time.monotonic() + timeout, limit)
     except subprocess.TimeoutExpired:
         raise DocumentError("too_slow", f"not read within {timeout:g} s") from None
-    if done.returncode == -signal.SIGXCPU:
+    finally:
+        process.kill()  # a no-op when it has ended; reaped either way
+        process.wait()
+        for stream in (process.stdin, process.stdout, process.stderr):
+            stream.close()
+    if process.returncode == -signal.SIGXCPU:
         raise DocumentError("too_slow", "the reader ran out of CPU time")
-    if done.returncode != 0:
-        raise DocumentError("corrupt", f"the reader stopped (exit status {done.returncode})")
-    return done.stdout
+    if process.returncode != 0:
+        last = stderr.decode("utf-8", errors="replace").strip().rsplit("\n", 1)[-1]
+        log.warning(
+            "document reader %s stopped (exit status %s): %s",
+            argv[argv.index("-m") + 1] if "-m" in argv else argv[0],
+            process.returncode,
+            last[-_LOGGED_CHARS:] or "nothing on stderr",
+        )
+        raise DocumentError("corrupt", f"the reader stopped (exit status {process.returncode})")
+    return stdout
 
 
-def parse_isolated(module: str, data: bytes, max_pages: int, timeout: float = TIMEOUT) -> Document:
-    """The document `documents.<module>` reads from `data`, parsed in a child process."""
+def _exchange(
+    process: subprocess.Popen, data: bytes, deadline: float, limit: int
+) -> tuple[bytes, bytes]:
+    """Write `data` to the child and read what it says, as `communicate` does, but keeping
+    at most `limit` bytes of stdout (more is `too_large`) and the end of stderr."""
+    stdout, stderr = bytearray(), bytearray()
+    view = memoryview(data)
+    written = 0
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ, stdout)
+        selector.register(process.stderr, selectors.EVENT_READ, stderr)
+        if data:
+            selector.register(process.stdin, selectors.EVENT_WRITE)
+        else:
+            process.stdin.close()
+        while selector.get_map():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise subprocess.TimeoutExpired(process.args, 0)
+            for key, _ in selector.select(remaining):
+                if key.fileobj is process.stdin:
+                    try:
+                        written += os.write(key.fd, view[written : written + select.PIPE_BUF])
+                    except BrokenPipeError:
+                        written = len(data)  # it stopped reading: its answer will say why
+                    if written >= len(data):
+                        selector.unregister(key.fileobj)
+                        key.fileobj.close()
+                    continue
+                chunk = os.read(key.fd, 65536)
+                if not chunk:
+                    selector.unregister(key.fileobj)
+                    key.fileobj.close()
+                    continue
+                key.data.extend(chunk)
+                if key.data is stderr:
+                    del stderr[:-_STDERR_BYTES]
+                elif len(stdout) > limit:
+                    raise DocumentError("too_large", f"the reader said more than {limit} bytes")
+    return bytes(stdout), bytes(stderr)
+
+
+def parse_isolated(
+    module: str, data: bytes, max_pages: int, timeout: float = TIMEOUT, *options: str
+) -> Document:
+    """The document `documents.<module>` reads from `data`, parsed in a child process;
+    `options` are passed on to it after the page cap and the time limit."""
     argv = [sys.executable, "-E", "-s", "-m", f"documents.{module}", str(max_pages), f"{timeout:g}"]
-    output = run_child(argv, data, timeout)
+    output = run_child([*argv, *options], data, timeout)
     try:
         answer = json.loads(output)
         if "problem" in answer:
@@ -97,7 +173,7 @@ def serve(parse: Parser) -> None:
     _limit_resources(timeout)
     data = sys.stdin.buffer.read()
     try:
-        document = parse(data, max_pages)
+        document = bounded(parse(data, max_pages))
         answer: dict = {
             "title": document.title,
             "kind": document.kind,

@@ -5,6 +5,11 @@ joined into the lines the author meant: a line break is kept only before a list 
 after a line much shorter than the rest (a heading, a paragraph's end). A `Block` is then one paragraph or heading, and
 `paginate` groups blocks into `Page`s of about 500 words, starting a new page at each heading
 for formats whose sections are their structure (Markdown, HTML).
+
+Every reader's document is `bounded` before it leaves the child process (and again in the
+worker): at most MAX_PAGE_CHARS a page (what a dense A4 page holds, twice over), titles and
+headings cut to TITLE_CHARS, and a document of more than MAX_DOCUMENT_CHARS is too large, so
+what a small file inflates to (a 115 KB .docx holds 81 MB of text) never reaches the worker.
 """
 
 from __future__ import annotations
@@ -13,11 +18,14 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
-from documents.model import Page
+from documents.model import Document, DocumentError, Page
 from documents.sentences import split_sentences
 
 WORDS_PER_PAGE = 500
 TITLE_CHARS = 120
+MAX_PAGE_CHARS = 10_000
+# MAX_PAGES (300) dense pages of 5,000 characters; a 300-page book has about half of it.
+MAX_DOCUMENT_CHARS = 1_500_000
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+•◦▪‣]|\d{1,3}[.)]|[a-z][.)])\s+")
 _SPACE = re.compile(r"[ \t\r\f\v\u00a0]+")
 _BLANK = re.compile(r"\n\s*\n")
@@ -104,6 +112,8 @@ def paginate(
     otherwise headings are paragraphs, and a page's heading is the one in force where it
     starts. Empty sections make no page.
     """
+    blocks = list(blocks)
+    _check_size(sum(len(block.text) for block in blocks))
     pages: list[Page] = []
     texts: list[str] = []
     count = 0
@@ -134,16 +144,50 @@ def paginate(
     return tuple(pages)
 
 
+def _check_size(characters: int) -> None:
+    if characters > MAX_DOCUMENT_CHARS:
+        raise DocumentError(
+            "too_large", f"{characters} characters of text, at most {MAX_DOCUMENT_CHARS}"
+        )
+
+
+def cut(text: str, limit: int) -> str:
+    """`text`, or its first `limit` characters ended at a space when it has one."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    if not text[limit].isspace() and len(words := head.rsplit(None, 1)) == 2:
+        head = words[0]  # the word cut in two goes
+    return head.rstrip()
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` in at most `limit` characters: cut at a word, with "…", when it is longer."""
+    if len(text) <= limit:
+        return text
+    return cut(text, limit - 1).rstrip(",;:") + "…"
+
+
+def bounded(document: Document) -> Document:
+    """`document` with each page cut to MAX_PAGE_CHARS and its title and headings to
+    TITLE_CHARS; DocumentError `too_large` when it has more than MAX_DOCUMENT_CHARS."""
+    pages = tuple(
+        Page(page.number, cut(page.text, MAX_PAGE_CHARS), shorten(page.heading, TITLE_CHARS))
+        for page in document.pages
+    )
+    _check_size(sum(len(page.text) for page in pages))
+    title = shorten(" ".join(document.title[: TITLE_CHARS * 2].split()), TITLE_CHARS)
+    return Document(title, document.kind, pages, document.source)
+
+
 def first_line(text: str) -> str:
     """The first non-empty line of `text`, as a title: its first sentence if the line is too
     long for one, shortened at a word if that is too long still."""
     for line in text.splitlines():
-        line = _SPACE.sub(" ", line).strip(" #*_=-\t")
+        line = _SPACE.sub(" ", line[: TITLE_CHARS * 4]).strip(" #*_=-\t")
         if not line:
             continue
         if len(line) > TITLE_CHARS:
             line = split_sentences(line)[0]
-        if len(line) <= TITLE_CHARS:
-            return line
-        return line[:TITLE_CHARS].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+        return shorten(line, TITLE_CHARS)
     return ""

@@ -1,5 +1,7 @@
-"""Plain text and Markdown, read in the worker itself: only this module's own linear regular
-expressions run over them.
+"""Plain text and Markdown: read in the worker itself when small (the knowledge base's files,
+most messages), else in a child process like the binary formats (`python -m documents.plain
+<max pages> <timeout> text|markdown`, the text on stdin as UTF-8). Only this module's own
+linear regular expressions run over them.
 
 Markdown's headings start sections ("pages" of at most about 500 words, each with its
 heading); its markup is taken away (links keep their text, images their alt text, emphasis
@@ -11,8 +13,10 @@ from __future__ import annotations
 
 import codecs
 import re
+import sys
 from collections.abc import Iterator
 
+from documents.isolated import serve
 from documents.layout import Block, first_line, paginate, paragraphs, unwrap
 from documents.model import Document, DocumentError
 
@@ -28,8 +32,9 @@ _TABLE_RULE = re.compile(
 _QUOTE = re.compile(r"^ {0,3}>[ \t]?")
 _BULLET = re.compile(r"^([ \t]*)[*+][ \t]+")
 _INLINE = (
-    (re.compile(r"!\[([^\]\n]{0,300})\]\([^)\n]{0,500}\)"), r"\1"),  # image: its alt text
-    (re.compile(r"\[([^\]\n]{1,300})\](?:\([^)\n]{0,500}\)|\[[^\]\n]{0,100}\])"), r"\1"),  # link
+    # A link's or image's text stops at the next "[" too, so "[[[[" costs one step a bracket.
+    (re.compile(r"!\[([^\[\]\n]{0,300}+)\]\([^)\n]{0,500}+\)"), r"\1"),  # image: alt text
+    (re.compile(r"\[([^\[\]\n]{1,300}+)\](?:\([^)\n]{0,500}+\)|\[[^\]\n]{0,100}+\])"), r"\1"),
     (re.compile(r"<(https?://[^>\s]{1,500})>"), r"\1"),  # autolink
     (re.compile(r"</?[A-Za-z][^>]{0,200}>"), ""),  # inline HTML tags
     (re.compile(r"(\*\*|__)(?=\S)(.{1,300}?)(?<=\S)\1"), r"\2"),  # strong
@@ -37,6 +42,7 @@ _INLINE = (
     (re.compile(r"(?<!\w)_(?=\S)([^_]{1,300}?)(?<=\S)_(?!\w)"), r"\1"),
     (re.compile(r"`([^`\n]{1,300})`"), r"\1"),  # code
 )
+MARKUP_LINE_CHARS = 4_000
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f]")
 
 
@@ -60,7 +66,11 @@ def decode_text(data: bytes, charset: str = "") -> str:
 
 
 def clean_inline(line: str) -> str:
-    """A Markdown line without its inline markup."""
+    """A Markdown line without its inline markup; a line longer than MARKUP_LINE_CHARS is
+    no line a person wrote, and is left as it is (its markup would cost hundreds of steps a
+    character to look for)."""
+    if len(line) > MARKUP_LINE_CHARS:
+        return line
     for pattern, replacement in _INLINE:
         line = pattern.sub(replacement, line)
     return line
@@ -139,3 +149,15 @@ def _document(blocks: list[Block], kind: str, max_pages: int, by_headings: bool)
     top = [block.text for block in blocks if block.level == 1]
     title = top[0] if top else first_line(blocks[0].text)
     return Document(title, kind, pages, "")
+
+
+def parse_text(data: bytes, max_pages: int) -> Document:
+    return read_text(data.decode("utf-8", errors="replace"), max_pages)
+
+
+def parse_markdown(data: bytes, max_pages: int) -> Document:
+    return read_markdown(data.decode("utf-8", errors="replace"), max_pages)
+
+
+if __name__ == "__main__":
+    serve(parse_markdown if sys.argv[3:] == ["markdown"] else parse_text)

@@ -1,9 +1,12 @@
 """`read(data, content_type, filename)`: any document the bot reads, as a `Document`.
 
 The kind comes from the content type, else the file name's extension, else the first bytes
-(a PDF says `%PDF-`). Plain text and Markdown are read here; PDF, Word and HTML go through a
-child process with a time limit (`documents.isolated`). The caller fetches with its own size
-cap (BOT_MEDIA_MAX_MB) and passes it on; data over it is refused here too, whatever sent it.
+(a PDF says `%PDF-`). PDF, Word and HTML go through a child process with a time limit
+(`documents.isolated`); so do plain text and Markdown of more than IN_PROCESS_BYTES, which are
+read here when smaller (a knowledge base of small files loads without a process per file, and
+the worst 64 KB of Markdown costs the worker is about 65 ms). The caller fetches with
+its own size cap (BOT_MEDIA_MAX_MB) and passes it on; data over it is refused here too,
+whatever sent it. Every document is `bounded` (pages, title, the whole) before it is returned.
 """
 
 from __future__ import annotations
@@ -13,10 +16,12 @@ from dataclasses import replace
 from pathlib import PurePosixPath
 
 from documents.isolated import TIMEOUT, parse_isolated
+from documents.layout import bounded
 from documents.model import Document, DocumentError
 from documents.plain import decode_text, read_markdown, read_text
 
 MAX_BYTES = 10 * 1024 * 1024
+IN_PROCESS_BYTES = 64 * 1024
 MAX_PAGES = 300
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 CONTENT_TYPES = {
@@ -81,7 +86,7 @@ def read(
     """The document in `data`; DocumentError saying why when it cannot be read.
 
     Its `source` is `filename`; its title the file's own (PDF metadata, Word properties,
-    <title>, the first heading or line), else `filename`.
+    <title>, the first heading or line), else `filename`, cut to `layout.TITLE_CHARS`.
     """
     if len(data) > max_bytes:
         raise DocumentError("too_large", f"{len(data)} bytes, at most {max_bytes}")
@@ -91,16 +96,18 @@ def read(
     if not data.strip():
         raise DocumentError("empty", "no data")
     charset = _charset(content_type)
-    if kind == "text":
-        document = read_text(decode_text(data, charset), max_pages)
-    elif kind == "markdown":
-        document = read_markdown(decode_text(data, charset), max_pages)
+    if kind in {"text", "markdown"}:
+        text = decode_text(data, charset)
+        if len(data) <= IN_PROCESS_BYTES:
+            document = (read_text if kind == "text" else read_markdown)(text, max_pages)
+        else:
+            document = parse_isolated("plain", text.encode(), max_pages, timeout, kind)
     else:
         if kind == "html":
             declared = charset or _declared_charset(data)
             data = decode_text(data, declared).encode("utf-8")
         document = parse_isolated(_ISOLATED[kind], data, max_pages, timeout)
-    return replace(document, title=document.title or filename, source=filename)
+    return bounded(replace(document, title=document.title or filename, source=filename))
 
 
 def _declared_charset(data: bytes) -> str:

@@ -32,15 +32,18 @@ _LONGEST_WORD = 40
 _SPACE = re.compile(r"[ \t\r\f\v]+")
 
 
-def _ends_sentence(before: str, mark: str) -> bool:
-    """Whether punctuation `mark`, after the text `before`, ends a sentence."""
+def _ends_sentence(before: str, mark: str, whole: bool) -> bool:
+    """Whether punctuation `mark` ends a sentence, after `before`: the last _LONGEST_WORD
+    characters of the text before it (no more, so each call costs the same on any line), which
+    are the whole sentence so far when `whole`."""
     if not mark.startswith(".") or mark.startswith(".."):
         return True  # "!", "?", "…" and "..." always end one
-    found = _WORD_BEFORE.search(before[-_LONGEST_WORD:])
+    before = before[-_LONGEST_WORD:]
+    found = _WORD_BEFORE.search(before)
     if not found:
         return True
     word = found[1].lower().strip(".")
-    if word.isdigit() and not before[: found.start()].strip():
+    if word.isdigit() and whole and not before[: found.start()].strip():
         return False  # "1." numbering a list item
     if word in ABBREVIATIONS:
         return False
@@ -55,7 +58,10 @@ def split_line(line: str) -> list[str]:
     found = []
     start = 0
     for match in _BOUNDARY.finditer(line):
-        if _ends_sentence(line[start : match.start()], match[0]):
+        # Only the end of the sentence so far, or one made of abbreviations and initials
+        # ("Dr. A. B. " over and over) would copy it again at every full stop: quadratic.
+        tail = max(start, match.start() - _LONGEST_WORD)
+        if _ends_sentence(line[tail : match.start()], match[0], tail == start):
             found.append(line[start : match.end()].strip())
             start = match.end()
     rest = line[start:].strip()

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
+from documents.layout import shorten
 from documents.model import Document
 from documents.sentences import split_sentences
 from documents.terms import terms
@@ -28,6 +29,7 @@ from documents.terms import terms
 MIN_WORDS = 8
 MAX_WORDS = 50
 MIN_CONTENT_WORDS = 4
+SENTENCE_CHARS = 400  # fifty long words
 _ENDS = (".", "!", "?", "…", '."', ".”", ".)", "!”", "?”")
 
 
@@ -82,4 +84,8 @@ def summarise(document: Document, sentences: int = 3) -> Summary:
     found = [s for page in document.pages for s in split_sentences(page.text)]
     if len(found) > sentences:
         found = [found[index] for index in sumbasic(found, sentences)]
-    return Summary(document.title, len(document.pages), tuple(found))
+    return Summary(
+        document.title,
+        len(document.pages),
+        tuple(shorten(sentence, SENTENCE_CHARS) for sentence in found),
+    )

@@ -110,3 +110,22 @@ def zip_bomb_docx(megabytes: int = 200) -> bytes:
         archive.writestr("[Content_Types].xml", "<Types/>")
         archive.writestr("word/document.xml", b"<" + b"a" * (megabytes << 20))
     return buffer.getvalue()
+
+
+def inflating_docx(paragraphs: int = 300, characters: int = 270_000) -> bytes:
+    """A real Word file of about 115 KB whose `paragraphs` are each one "word" of
+    `characters` letters: 81 MB of text, under the zip check's ceiling on inflated bytes."""
+    buffer = io.BytesIO()
+    docx.Document().save(buffer)
+    body = f"<w:p><w:r><w:t>{'x' * characters}</w:t></w:r></w:p>" * paragraphs
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(buffer) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive,
+    ):
+        for item in source.infolist():
+            content = source.read(item.filename)
+            if item.filename == "word/document.xml":
+                content = content.replace(b"<w:body>", b"<w:body>" + body.encode(), 1)
+            archive.writestr(item.filename, content)
+    return out.getvalue()

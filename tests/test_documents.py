@@ -5,6 +5,7 @@ that parses binary formats; and cutting a document into passages."""
 from __future__ import annotations
 
 import io
+import logging
 import os
 import subprocess
 import sys
@@ -13,10 +14,12 @@ import zipfile
 
 import pytest
 
-from documents.isolated import ROOT, run_child
+from documents.isolated import ROOT, parse_isolated, run_child
+from documents.layout import MAX_DOCUMENT_CHARS, MAX_PAGE_CHARS, TITLE_CHARS
 from documents.model import Document, DocumentError, Page, Passage
 from documents.passages import chunks, split
-from documents.readers import kind_of, read
+from documents.plain import MARKUP_LINE_CHARS, clean_inline
+from documents.readers import IN_PROCESS_BYTES, kind_of, read
 from tests.documents_files import (
     DOCX,
     REFUND,
@@ -25,6 +28,7 @@ from tests.documents_files import (
     deep_content_pdf,
     docx_bytes,
     handbook,
+    inflating_docx,
     pdf_bytes,
     zip_bomb_docx,
 )
@@ -341,6 +345,113 @@ def test_hostile_text_is_read_in_linear_time():
         [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
     assert done.stdout == "read\n", done.stderr
+
+
+# Limits: what a file may expand to, and where it is read
+
+
+def test_a_small_word_file_that_inflates_to_81_mb_of_text_is_too_large():
+    data = inflating_docx()
+    assert len(data) < 120_000
+    assert problem(data, DOCX, "huge.docx") == "too_large"
+
+
+def test_a_document_with_more_text_than_the_cap_is_too_large():
+    text = b"word " * (MAX_DOCUMENT_CHARS // 5 + 1)
+    assert problem(text, "text/plain", "long.txt", max_pages=100_000) == "too_large"
+    fits = b"word " * (MAX_DOCUMENT_CHARS // 10)
+    assert read(fits, "text/plain", "long.txt", max_pages=100_000).words == len(fits.split())
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type"),
+    [
+        (b"Notes\n\n" + b"x" * 50_000 + b" tail", "text/plain"),  # read here
+        (b"Notes\n\n" + b"x" * 500_000 + b" tail", "text/markdown"),  # in the child
+        (b"<p>" + b"x" * 50_000 + b" tail</p>", "text/html"),
+        (docx_bytes([("Notes", 0), ("x" * 50_000 + " tail", 0)]), DOCX),
+    ],
+    ids=["text", "markdown", "html", "word"],
+)
+def test_no_page_holds_more_than_the_page_cap_in_any_format(data, content_type):
+    document = read(data, content_type, "notes")
+    assert document.pages
+    assert all(len(page.text) <= MAX_PAGE_CHARS for page in document.pages)
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type"),
+    [
+        (("# " + "Returns " * 30 + "\n\nText.").encode(), "text/markdown"),
+        (f"<title>{'Returns ' * 100}</title><p>Text.</p>".encode(), "text/html"),
+        (docx_bytes([("Text.", 0)], title="Returns " * 30), DOCX),
+        (pdf_bytes(["Text."], title="Returns " * 30), PDF),
+    ],
+    ids=["markdown-heading", "html-title", "word-title", "pdf-title"],
+)
+def test_every_title_is_cut_at_a_word(data, content_type):
+    title = read(data, content_type, "file").title
+    assert title == " ".join(["Returns"] * 15) + "…"  # 119 characters and the ellipsis
+    assert len(title) == TITLE_CHARS
+
+
+def test_headings_are_cut_like_titles():
+    text = "# Guide\n\n## " + "Section " * 100 + "\n\nText."
+    [page] = read(text.encode(), "text/markdown", "guide.md").pages
+    assert len(page.heading) <= TITLE_CHARS
+    assert page.heading.endswith("Section…")
+
+
+def test_a_long_text_is_read_in_the_child_under_its_time_limit():
+    small = b"Notes\n\nOpen at nine."
+    big = b"Notes\n\n" + b"Open at nine. " * (IN_PROCESS_BYTES // 14 + 1)
+    assert read(small, "text/plain", "small.txt", timeout=0.001).title == "Notes"
+    assert problem(big, "text/plain", "big.txt", timeout=0.001) == "too_slow"
+    assert problem(big, "text/markdown", "big.md", timeout=0.001) == "too_slow"
+    assert read(big, "text/markdown", "big.md").pages[0].text.startswith("Notes\n\nOpen at nine.")
+
+
+def test_a_markdown_line_of_brackets_is_read_quickly():
+    # Two million "[" cost the old link pattern some 600 steps each in the worker; now the
+    # file is read in the child, which finds it too large. A hang guard only.
+    data = b"[" * 2_000_000
+    assert problem(data, "text/markdown", "x.md", max_pages=10_000, timeout=60) == "too_large"
+
+
+def test_inline_markup_is_left_on_a_line_too_long_for_a_person_to_have_written():
+    short = "a [link](https://example.com) and **bold**"
+    assert clean_inline(short) == "a link and bold"
+    long = short + " word" * (MARKUP_LINE_CHARS // 5)
+    assert clean_inline(long) == long
+
+
+def test_the_childs_answer_is_read_up_to_a_limit():
+    code = "import sys; sys.stdout.write('x' * 2_000_000)"
+    with pytest.raises(DocumentError) as raised:
+        run_child([sys.executable, "-c", code], b"", limit=1_000_000)
+    assert raised.value.problem == "too_large"
+    assert run_child([sys.executable, "-c", code], b"", limit=2_000_000) == b"x" * 2_000_000
+
+
+def test_a_reader_that_cannot_start_is_logged_with_its_last_words(caplog):
+    caplog.set_level(logging.WARNING, logger="documents.isolated")
+    with pytest.raises(DocumentError) as raised:
+        parse_isolated("missing_reader", b"data", 10)
+    assert raised.value.problem == "corrupt"
+    [record] = caplog.records
+    assert record.levelno == logging.WARNING
+    assert "documents.missing_reader" in record.getMessage()
+    assert "No module named documents.missing_reader" in record.getMessage()
+
+
+def test_only_the_end_of_a_long_last_line_on_stderr_is_logged(caplog):
+    caplog.set_level(logging.WARNING, logger="documents.isolated")
+    code = "import sys; sys.stderr.write('secret ' * 1000 + 'Boom'); sys.exit(3)"
+    with pytest.raises(DocumentError):
+        run_child([sys.executable, "-c", code], b"")
+    [record] = caplog.records
+    assert record.getMessage().endswith("Boom")
+    assert record.getMessage().count("secret") <= 200 // len("secret ") + 1
 
 
 # Passages

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from documents import sentences
 from documents.model import Document, Page
 from documents.sentences import split_sentences
-from documents.summary import Summary, summarise
+from documents.summary import SENTENCE_CHARS, Summary, summarise
 
 
 @pytest.mark.parametrize(
@@ -89,3 +90,32 @@ def test_a_short_document_is_given_whole():
 def test_an_empty_page_adds_nothing_but_counts_as_a_page():
     document = Document("Scan", "pdf", (Page(1, "One line."), Page(2, "")), "scan.pdf")
     assert summarise(document) == Summary("Scan", 2, ("One line.",))
+
+
+def test_a_line_of_abbreviations_and_initials_is_split_in_linear_time(monkeypatch):
+    # No full stop there ends a sentence, so the sentence so far grows to the whole line;
+    # each full stop must look at its end only, not copy it again (quadratic: 10 MB of
+    # "Dr. A. B. " took nine minutes). Count what the check is handed.
+    handed = []
+    check = sentences._ends_sentence
+
+    def counting(before, *rest):
+        handed.append(len(before))
+        return check(before, *rest)
+
+    monkeypatch.setattr(sentences, "_ends_sentence", counting)
+    line = "Dr. A. B. " * 20_000
+    assert split_sentences(line) == [line.strip()]
+    assert len(handed) == 3 * 20_000 - 1  # the last full stop is followed by nothing
+    assert max(handed) <= 40
+
+
+def test_no_summary_sentence_is_longer_than_the_cap():
+    word = "x" * 10_000_000
+    document = Document("W", "text", (Page(1, f"Refunds are {word}. Ask us."),), "w.txt")
+    cut = "Refunds are…"  # the word cut in two goes
+    assert summarise(document) == Summary("W", 1, (cut, "Ask us."))
+    long = " ".join(["refunds"] * 200) + "."
+    [sentence] = summarise(Document("R", "text", (Page(1, long),), "r.txt")).sentences
+    assert len(sentence) == SENTENCE_CHARS
+    assert sentence == " ".join(["refunds"] * 50) + "…"  # 399 characters and the ellipsis
