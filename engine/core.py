@@ -76,6 +76,9 @@ class Engine:
         self._services = services  # the skills' API clients; None: offline answers
         self.knowledge = knowledge  # the operator's knowledge base, for the actions that ask
         self._by_name = {fold(i.name): i for i in rules.intents}
+        # Looked up once: `RuleSet.intent` scans every intent, and these are asked per message.
+        self._document_intent = rules.intent(self.settings.document_intent)
+        self._fallback_intent = rules.intent(self.settings.fallback_intent)
         self._cancel = {" ".join(tokenize(w)) for w in self.settings.cancel}
         self._affirm = {" ".join(tokenize(w)) for w in self.settings.affirm}
         self._speaker = Speaker(rules, self._rng)
@@ -156,7 +159,7 @@ class Engine:
         if message.location is not None and not message.text.strip():
             return self._location(state, message)
         settings = self.settings
-        document_intent = self.rules.intent(settings.document_intent)
+        document_intent = self._document_intent
         if document_intent is not None and any(is_document(m.content_type) for m in message.media):
             read = Understanding(document_intent.name, 1.0, matched="document")
             return start(state, message, document_intent, {}, read)
@@ -165,7 +168,7 @@ class Engine:
         if understanding.intent is not None and understanding.confidence >= settings.threshold:
             intent = self.rules.intent(understanding.intent)
             return start(state, message, intent, understanding.slots, understanding)
-        fallback_intent = self.rules.intent(settings.fallback_intent)
+        fallback_intent = self._fallback_intent
         if (
             understanding.intent is not None
             and understanding.confidence >= settings.suggest_threshold

@@ -19,7 +19,6 @@ second, not a minute.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -42,8 +41,6 @@ from memory.base import (
     state_to_json,
 )
 from memory.store import BUSY, IN_FLIGHT, TAKEN, StoreTurn, TurnStore, token_message
-
-log = logging.getLogger("bot.memory")
 
 SOCKET_TIMEOUT = 0.5  # seconds; a URL's ?socket_timeout=… overrides it
 CONNECT_TIMEOUT = 0.5
