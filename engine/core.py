@@ -22,7 +22,7 @@ from conversation import (
     UserDocument,
     is_document,
 )
-from engine.fulfilment import Fulfilment
+from engine.fulfilment import DOCUMENT_VARIABLE, Fulfilment
 from engine.matcher import Matcher
 from engine.questions import Questions
 from engine.replies import message_variables
@@ -172,11 +172,20 @@ class Engine:
         if (
             understanding.intent is not None
             and understanding.confidence >= settings.suggest_threshold
-            and not self._answerable(fallback_intent, state, message)
         ):
-            variables = {"suggestion": understanding.intent}
-            state = state.next_turn(None, suggestion=understanding.intent)
-            return say(state, settings.suggestion, variables, message, understanding)
+            answerable = self._answerable(fallback_intent, state, message)
+            if answerable and not message.media:
+                asked = Understanding(
+                    fallback_intent.name,
+                    understanding.confidence,
+                    matched="fallback",
+                    suggestion=understanding.intent,
+                )
+                return start(state, message, fallback_intent, {}, asked)
+            if not answerable:
+                variables = {"suggestion": understanding.intent}
+                state = state.next_turn(None, suggestion=understanding.intent)
+                return say(state, settings.suggestion, variables, message, understanding)
         if fallback_intent is not None and message.text.strip() and not message.media:
             # The intent's action answers if it can (the user's documents, the knowledge
             # base) and declines otherwise, which says the fallback after all.
@@ -196,11 +205,14 @@ class Engine:
     def _answerable(
         self, fallback_intent: Intent | None, state: ConversationState, message: Message
     ) -> bool:
-        """Whether the fallback intent should answer rather than "Did you mean…?": the
-        knowledge base has a passage for the message. (A user's own documents are not asked
-        here: that costs a store read, and a miss would lose the suggestion.)"""
+        """Whether the fallback intent should be asked before "Did you mean…?": the knowledge
+        base has a passage for the message, or the user has a document of their own (which
+        only the action can search: a store read). If the action finds nothing, the
+        suggestion is said after all."""
         if fallback_intent is None or not message.text.strip():
             return False
+        if state.variables.get(DOCUMENT_VARIABLE):
+            return True
         return self.knowledge is not None and self.knowledge.answer(message.text) is not None
 
     def _location(self, state: ConversationState, message: Message) -> Turn | Plan:

@@ -70,6 +70,13 @@ class Fulfilment:
     ) -> Turn:
         """The turn once the intent's action (if any) has given `outcome`."""
         say = self._speaker.say
+        suggestion = understanding.suggestion
+        if outcome.declined and suggestion and self.rules.intent(suggestion):
+            # Asked before "Did you mean…?", the action had no answer: the suggestion after all.
+            offered = Understanding(suggestion, understanding.confidence)
+            suggested = self.rules.settings.suggestion
+            later = state.next_turn(None, suggestion=suggestion)
+            return say(later, suggested, {"suggestion": suggestion}, message, offered)
         if outcome.declined:  # the action had no answer: the fallback, as if nothing matched
             unknown = Understanding(None, understanding.confidence)
             fallback = self.rules.settings.fallback

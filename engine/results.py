@@ -27,6 +27,9 @@ class Understanding:
     alternatives: tuple[Candidate, ...] = ()
     matched: str = ""
     choices: tuple[str, ...] = ()  # intents too close to call: the bot asks which one
+    # The intent "Did you mean…?" would have offered, when the fallback intent was asked
+    # first: said after all if its action declines.
+    suggestion: str | None = None
 
 
 NOTHING = Understanding(intent=None, confidence=0.0)

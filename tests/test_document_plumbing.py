@@ -89,6 +89,20 @@ def test_a_sent_document_is_read_kept_and_asked_about(pipeline):
     pipeline.close()
 
 
+def test_near_an_intent_a_users_documents_are_asked_before_the_suggestion(pipeline):
+    # "hello soup please" is only close to greet: "Did you mean…?" range.
+    assert say(pipeline, "hello soup please", "SM1") == "Did you mean *greet*? (yes/no)"
+    assert SEEN == []  # no document kept: the action is not asked
+    pdf = (Media("https://api.twilio.com/Media/ME1", "application/pdf"),)
+    assert say(pipeline, "", "SM2", pdf) == "Read *Menu*."
+    assert say(pipeline, "hello soup please", "SM3") == "From *Menu*: Soup."
+    # Nothing in the document: the suggestion after all, and "yes" takes it.
+    assert say(pipeline, "hello cake please", "SM4") == "Did you mean *greet*? (yes/no)"
+    assert SEEN == [("Menu",), ("Menu",)]
+    assert say(pipeline, "yes", "SM5") == "Hi!"
+    pipeline.close()
+
+
 def test_a_picture_is_not_a_document(pipeline):
     photo = (Media("https://api.twilio.com/Media/ME2", "image/jpeg"),)
     assert say(pipeline, "", "SM1", photo) == ""  # no on_media reply in these rules
