@@ -24,7 +24,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 from documents.model import Passage
@@ -53,7 +53,13 @@ def passage_words(passage: Passage) -> list[str]:
 class Index:
     """An inverted index of passages with each posting's BM25 weight precomputed."""
 
-    def __init__(self, passages: Sequence[Passage], k1: float = K1, b: float = B) -> None:
+    def __init__(
+        self,
+        passages: Sequence[Passage],
+        k1: float = K1,
+        b: float = B,
+        synonyms: Mapping[str, frozenset[str]] | None = None,
+    ) -> None:
         self.passages = tuple(passages)
         vocabulary: set[str] = set()
         counts = []
@@ -70,13 +76,36 @@ class Index:
         }
         # The idf of a term no passage has: the most a query term can weigh.
         self.unseen_idf = math.log(1 + (total + 0.5) / 0.5)
-        postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        postings: dict[str, list[tuple[int, float, int]]] = defaultdict(list)
+        self.norms = []
         for number, (count, length) in enumerate(zip(counts, lengths, strict=True)):
             norm = k1 * (1 - b + b * length / average)
+            self.norms.append(norm)
             for found, tf in count.items():
-                postings[found].append((number, self.idf[found] * tf * (k1 + 1) / (tf + norm)))
+                weight = self.idf[found] * tf * (k1 + 1) / (tf + norm)
+                postings[found].append((number, weight, tf))
+        self.k1 = k1
+        self.total = total
         self.postings = dict(postings)  # read by many threads at once: no default entries
-        self.reader = QueryReader(vocabulary)
+        self.reader = QueryReader(vocabulary, synonyms)
+
+    def _idf(self, n: int) -> float:
+        return math.log(1 + (self.total - n + 0.5) / (n + 0.5))
+
+    def _group(self, group: tuple[str, ...]) -> tuple[float, dict[int, float]]:
+        """The idf of a question word and each passage's score for it. A word that stands
+        for several terms (a synonym set, a place, a shortening) counts as one term that
+        any of them is: its frequencies added, its idf that of the passages with any."""
+        if len(group) == 1:
+            found = self.postings.get(group[0], ())
+            return self.idf.get(group[0], 0.0), {n: weight for n, weight, _ in found}
+        frequencies: dict[int, int] = defaultdict(int)
+        for found in group:
+            for number, _, tf in self.postings.get(found, ()):
+                frequencies[number] += tf
+        idf = self._idf(len(frequencies))
+        k1 = self.k1
+        return idf, {n: idf * tf * (k1 + 1) / (tf + self.norms[n]) for n, tf in frequencies.items()}
 
     def search(self, query: str, k: int = 3) -> list[Hit]:
         """The `k` best passages for `query`, best first; [] when nothing matches."""
@@ -87,14 +116,12 @@ class Index:
         matched: dict[int, float] = defaultdict(float)
         weight = 0.0
         for group in groups:
-            known = [self.idf[found] for found in group if found in self.idf]
-            idf = max(known, default=UNSEEN_WEIGHT * self.unseen_idf)
+            if not group:
+                weight += UNSEEN_WEIGHT * self.unseen_idf
+                continue
+            idf, found = self._group(group)
             weight += idf
-            best: dict[int, float] = {}
-            for found in group:  # a word that stands for several: its best match counts
-                for number, score in self.postings.get(found, ()):
-                    best[number] = max(score, best.get(number, 0.0))
-            for number, score in best.items():
+            for number, score in found.items():
                 scores[number] += score
                 matched[number] += idf
         top = heapq.nlargest(k, scores.items(), key=lambda item: (item[1], -item[0]))

@@ -119,3 +119,63 @@ def test_a_heading_counts_more_than_the_same_word_in_the_text():
 def test_the_title_is_searched_too():
     index = Index([passage("Open 9 to 5.", title="Opening hours"), passage("Bring a receipt.")])
     assert index.search("hours")[0].passage.title == "Opening hours"
+
+
+def test_a_time_of_day_is_found_in_either_clock():
+    index = Index([passage("Thursday: 9:00 to 20:00."), passage("Sunday: 11:00 to 17:00.")])
+    for question in ("open at 8pm?", "open till 8 p.m.", "8.00PM", "is it open at 20:00"):
+        assert index.search(question)[0].passage.text == "Thursday: 9:00 to 20:00.", question
+    assert words("noon, midday, 12am, 12:30pm, 0:15") == ["h12", "h12", "h0", "h12", "h0"]
+    # Not times: they stay numbers.
+    assert words("13pm 25:00") == ["13", "pm", "25", "00"]
+
+
+def test_a_number_month_or_weekday_the_passages_never_name_weighs_nothing():
+    index = Index([passage("You can pre-order a new book up to 6 months before it comes out.")])
+    [hit] = index.search("can i preorder a book that comes out in october", k=1)
+    assert hit.coverage == 1.0
+    assert index.search("preorder on 14 june")[0].coverage == 1.0
+    # Named, they count like any word.
+    dated = Index([passage("Closed on Sunday."), passage("Open on Monday.")])
+    assert dated.search("sunday")[0].passage.text == "Closed on Sunday."
+
+
+def test_a_place_stands_for_its_country_where_the_passages_name_it_else_its_continent():
+    uk = passage("Standard delivery: £3.95.", heading="UK mainland")
+    europe = passage("We ship to EU countries for £9.95.", heading="Europe")
+    index = Index([uk, europe, passage("Returns within 30 days.")])
+    assert index.search("delivery to glasgow")[0].passage == uk
+    assert index.search("delivery to london")[0].coverage == 1.0
+    for question in ("can you ship to lyon", "how much to ship to france", "shipping to Madrid"):
+        [hit] = index.search(question, k=1)
+        assert (hit.passage, hit.coverage) == (europe, 1.0), question
+    # A place on a continent the passages never name is a word they do not have.
+    [hit] = index.search("shipping to japan", k=1)
+    assert hit.coverage < 0.6
+
+
+def test_a_synonym_set_counts_as_one_term_that_any_of_its_words_is():
+    corpus = [
+        passage("Delivery costs £3.95; delivery is free over £30."),
+        passage("Return postage is paid by you."),
+        passage("Opening hours."),
+    ]
+    synonyms = {word: frozenset({"deliveri", "postag"}) for word in ("deliveri", "postag")}
+    index = Index(corpus, synonyms=synonyms)
+    # Okapi BM25 with both words read as one: frequencies added, n the passages with either.
+    documents = [
+        ["deliv" if t in ("deliveri", "postag") else t for t in terms(p.text)] for p in corpus
+    ]
+    expected = okapi(["deliv"], documents)
+    hits = index.search("postage?", k=3)
+    assert [hit.passage for hit in hits] == corpus[:2]
+    assert [hit.score for hit in hits] == pytest.approx(expected[:2])
+    assert [hit.coverage for hit in hits] == [1.0, 1.0]
+    assert Index(corpus).search("postage?", k=1)[0].passage == corpus[1]  # without the table
+
+
+def test_the_words_a_question_is_asked_with_are_not_its_topic():
+    index = Index([passage("Tickets take 2 days to arrive."), passage("Story time is at 10:30.")])
+    assert index.reader.read("how long does it take to arrive") == [("arriv",)]
+    assert index.reader.read("what time is story time") == [("stori",), ("time",)]
+    assert index.reader.read("my mum wants tickets") == [("ticket",)]
