@@ -1,5 +1,6 @@
 """`flask --app bot knowledge index`: read the knowledge base (BOT_KNOWLEDGE) as the bot
-does at start-up and say what was read, what could not be, and how long it took."""
+does at start-up and say what was read (documents and the synonym table), what could not be,
+and how long it took."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from documents.knowledge import KnowledgeBase
+from documents.knowledge import SYNONYMS, KnowledgeBase
 
 knowledge_command = AppGroup("knowledge", help="The knowledge base the bot answers from.")
 
@@ -23,8 +24,11 @@ def index_command() -> None:
     )
     for document in base.documents:
         click.echo(f"  {document.source}: {document.title!r}, {len(document.pages)} pages")
+    if base.synonyms:
+        click.echo(f"  {SYNONYMS}: {base.synonyms} words with synonyms")
     if base.problems:
-        click.echo(f"{len(base.problems)} could not be read:")
+        count = len(base.problems)
+        click.echo(f"{count} problem{'s' if count > 1 else ''}:")
         for problem in base.problems:
             click.echo(f"  {problem}")
         raise click.exceptions.Exit(1)

@@ -3,7 +3,8 @@ answering a question with its best passage only when that passage covers the que
 
 `KnowledgeBase.load(folder)` reads the Markdown, text, PDF, Word and HTML files under it
 (sorted, hidden ones skipped); a file that cannot be read becomes a `path: problem` line in
-`problems` and the rest are read. `answer(question)` is the best hit when its coverage (the
+`problems` and the rest are read; so does a problem in its synonym table (`synonyms.yml`, see
+`documents.synonyms`). `answer(question)` is the best hit when its coverage (the
 share of the question's idf weight it contains, see `bm25`) reaches THRESHOLD, else None;
 `explain(question)` shows the best few with their scores, for the rule tools.
 """
@@ -19,6 +20,8 @@ from documents.isolated import TIMEOUT
 from documents.model import Document, DocumentError, Passage
 from documents.passages import split
 from documents.readers import MAX_BYTES, MAX_PAGES, read
+from documents.synonyms import FILE_NAME as SYNONYMS
+from documents.synonyms import load_synonyms
 
 # Chosen on the development questions (tests/data/knowledge/*-dev.yml): the middle of the
 # widest gap between coverages at which at least 90% of the unanswerable ones are declined
@@ -37,6 +40,7 @@ class KnowledgeBase:
     problems: tuple[str, ...] = ()
     seconds: float = 0.0  # how long loading took
     threshold: float = THRESHOLD
+    synonyms: int = 0  # words in the synonym table
     index: Index = field(default_factory=lambda: Index(()), repr=False)
 
     @property
@@ -73,6 +77,8 @@ class KnowledgeBase:
                 problems.append(f"{name}: {error}")
             except OSError as error:
                 problems.append(f"{name}: unreadable ({error.strerror or error})")
+        synonyms, found = load_synonyms(folder / SYNONYMS)
+        problems += found
         passages = [passage for document in documents for passage in split(document)]
         return cls(
             folder,
@@ -80,7 +86,8 @@ class KnowledgeBase:
             tuple(problems),
             time.perf_counter() - started,
             threshold,
-            Index(passages),
+            len(synonyms),
+            Index(passages, synonyms=synonyms),
         )
 
     def answer(self, question: str) -> Hit | None:

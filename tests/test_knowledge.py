@@ -148,7 +148,7 @@ def test_the_index_command_reports_what_it_read_and_what_it_could_not(folder):
         "  lease.docx: 'Lease', 1 pages",
         "  manual.pdf: 'Coffee machine manual', 2 pages",
         "  policies/returns.md: 'Returns', 1 pages",
-        "3 could not be read:",
+        "3 problems:",
     ]
     assert [line.split(" (")[0] for line in lines[7:]] == [
         "  broken.pdf: corrupt",
@@ -162,3 +162,56 @@ def test_the_index_command_succeeds_when_everything_was_read(tmp_path):
     result = runner_for(tmp_path).invoke(args=["knowledge", "index"])
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[1:] == ["  hours.md: 'Opening hours', 2 pages"]
+
+
+def test_the_operators_synonyms_find_pages_worded_otherwise(tmp_path):
+    (tmp_path / "delivery.txt").write_text(DELIVERY, encoding="utf-8")
+    (tmp_path / "hours.md").write_text(HOURS, encoding="utf-8")
+    assert KnowledgeBase.load(tmp_path).answer("how much is postage?") is None
+    (tmp_path / "synonyms.yml").write_text(
+        "# customers' words\ndeliver: [postage, shipping]\ncafé: [coffee-shop]\n", encoding="utf-8"
+    )
+    base = KnowledgeBase.load(tmp_path)
+    assert (base.problems, base.synonyms) == ((), 5)
+    hit = base.answer("how much is postage?")
+    assert hit is not None
+    assert hit.passage.source == "delivery.txt"
+    assert base.answer("when does the coffee-shop open").passage.heading == "Café"
+
+
+@pytest.mark.parametrize(
+    ("text", "problems"),
+    [
+        (
+            "delivery: [postage, cargo bike]\nhours: [times, much]\nrefund: money back\n",
+            [
+                "synonyms.yml:1: 'cargo bike' is not one word; synonyms are single words",
+                "synonyms.yml:2: 'much' is a stop word, never looked up",
+                "synonyms.yml:3: expected 'word: [other, …]'",
+            ],
+        ),
+        ("delivery: [postage\nhours: [times]\n", ["synonyms.yml:2: not valid YAML"]),
+        ("- delivery\n- postage\n", ["synonyms.yml:1: expected 'word: [other, …]' entries"]),
+    ],
+)
+def test_a_problem_in_the_synonym_table_is_named_with_its_line(tmp_path, text, problems):
+    (tmp_path / "delivery.txt").write_text(DELIVERY, encoding="utf-8")
+    (tmp_path / "synonyms.yml").write_text(text, encoding="utf-8")
+    base = KnowledgeBase.load(tmp_path)
+    assert [problem.split(" (")[0] for problem in base.problems] == problems
+    assert [document.source for document in base.documents] == ["delivery.txt"]
+
+
+def test_the_index_command_reports_the_synonym_table(tmp_path):
+    (tmp_path / "hours.md").write_text(HOURS, encoding="utf-8")
+    (tmp_path / "synonyms.yml").write_text(
+        "closed: [shut]\nwhat: [whereabouts]\n", encoding="utf-8"
+    )
+    result = runner_for(tmp_path).invoke(args=["knowledge", "index"])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[1:] == [
+        "  hours.md: 'Opening hours', 2 pages",
+        "  synonyms.yml: 2 words with synonyms",
+        "1 problem:",
+        "  synonyms.yml:2: 'what' is a stop word, never looked up",
+    ]
