@@ -21,12 +21,13 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import config
+import console
 import devtoken
 import logs
 import metrics
 import skills
 import startup
-from channels import signature, terminal, whatsapp
+from channels import signature, status, terminal, whatsapp
 from channels.answering import Answering, answering
 from channels.hub import Hub, LocalHub
 from channels.webchat import WebChat
@@ -116,7 +117,9 @@ def _build(test_config: Mapping[str, Any] | None) -> Flask:
     Answering.from_settings(pipeline, settings).init_app(app)
     memory_commands.init_app(app, store)
     sockets = threading.BoundedSemaphore(max(1, settings["BOT_CHAT_MAX_SOCKETS"]))
-    WebChat(_hub(settings["BOT_STORE_URL"]), sockets).init_app(app)
+    hub = _hub(settings["BOT_STORE_URL"])
+    WebChat(hub, sockets).init_app(app)
+    console.init_app(app, hub)
     log.info("loaded %d intents from %s", len(rules.intents), settings["BOT_RULES"])
 
     proxies = settings["BOT_TRUSTED_PROXIES"]
@@ -132,6 +135,7 @@ def _build(test_config: Mapping[str, Any] | None) -> Flask:
     app.extensions[WARNINGS] = _warn_about_signatures(app, development)
 
     app.register_blueprint(whatsapp.bp)
+    app.register_blueprint(status.bp)
     app.cli.add_command(terminal.chat_command)
     app.cli.add_command(knowledge_command)
     app.cli.add_command(signature.sign_command)

@@ -44,6 +44,12 @@ DEFAULTS: dict[str, Any] = {
     "BOT_KNOWLEDGE": "knowledge",
     "BOT_MEDIA_MAX_MB": 10,
     "BOT_DOCUMENT_MAX_PAGES": 300,
+    # People: the console's operators (`name=password-hash`, comma-separated; no console
+    # without one), how long a conversation with a person may stay quiet before it returns
+    # to the bot, and WhatsApp's typing indicator while a slow answer is on its way.
+    "BOT_OPERATORS": "",
+    "BOT_HANDOFF_IDLE_MINUTES": 30,
+    "BOT_TYPING_INDICATOR": True,
     **UPSTREAM_URLS,
 }
 
@@ -166,6 +172,8 @@ _PARSERS = {
     "BOT_ALLOWED_HOSTS": _hosts,
     "BOT_MEDIA_MAX_MB": _whole_number,
     "BOT_DOCUMENT_MAX_PAGES": _whole_number,
+    "BOT_HANDOFF_IDLE_MINUTES": _whole_number,
+    "BOT_TYPING_INDICATOR": _boolean,
     **dict.fromkeys(UPSTREAM_URLS, _base_url),
 }
 

@@ -32,6 +32,21 @@ class ConversationState:
     menu_open: bool = False
     choices: tuple[str, ...] = ()  # intents offered in a clarifying question
     asked: str = ""  # the message that raised it, for the chosen intent's slots
+    # A person instead of the bot: since when the conversation is with a person (0: the bot
+    # answers) and when either side last wrote in it, for the return to the bot when idle.
+    human_since: float = 0.0
+    human_seen: float = 0.0
+    offered_person: bool = False  # the bot just asked "Would you like me to get a person?"
+    # How the user is doing, for noticing frustration: fallbacks in a row, and how many times
+    # in a row they sent the same words (`said`, a short hash of the last message's words).
+    fallbacks: int = 0
+    said: str = ""
+    repeats: int = 0
+
+    @property
+    def with_person(self) -> bool:
+        """Whether a person, not the bot, answers this conversation now."""
+        return self.human_since > 0
 
     def next_turn(self, intent: str | None, **changes: Any) -> ConversationState:
         """The state after one more turn that ended on `intent`; open questions are closed
@@ -42,6 +57,7 @@ class ConversationState:
             "menu_open": False,
             "choices": (),
             "asked": "",
+            "offered_person": False,
             **changes,
         }
         return replace(self, last_intent=intent, turns=self.turns + 1, **values)
@@ -66,6 +82,12 @@ class ConversationState:
             "menu_open": self.menu_open,
             "choices": self.choices,
             "asked": self.asked,
+            "human_since": self.human_since,
+            "human_seen": self.human_seen,
+            "offered_person": self.offered_person,
+            "fallbacks": self.fallbacks,
+            "said": self.said,
+            "repeats": self.repeats,
         }
 
     @classmethod
@@ -80,4 +102,10 @@ class ConversationState:
             menu_open=bool(data.get("menu_open")),
             choices=tuple(str(c) for c in data.get("choices") or ()),
             asked=str(data.get("asked") or ""),
+            human_since=float(data.get("human_since") or 0.0),
+            human_seen=float(data.get("human_seen") or 0.0),
+            offered_person=bool(data.get("offered_person")),
+            fallbacks=int(data.get("fallbacks") or 0),
+            said=str(data.get("said") or ""),
+            repeats=int(data.get("repeats") or 0),
         )
