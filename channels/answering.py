@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, current_app
@@ -38,6 +38,9 @@ class Answering:
     followups: FollowUps | None
     log_salt: str
     log_bodies: bool = False
+    # Called with each message once it is handled (the console's live list); a watcher that
+    # raises is logged and the others still run.
+    watchers: list[Callable[[Message, Handled], None]] = field(default_factory=list)
 
     @classmethod
     def from_settings(cls, pipeline: Pipeline, settings: Mapping[str, Any]) -> Answering:
@@ -84,6 +87,11 @@ class Answering:
             if self.log_bodies:
                 fields["body"] = json.dumps(message.text, ensure_ascii=False)
             log.info("message %s", " ".join(f"{k}={v}" for k, v in fields.items()))
+        for watcher in self.watchers:
+            try:
+                watcher(message, handled)
+            except Exception:
+                log.exception("a watcher failed on message %s", message.message_id)
         return handled
 
 
