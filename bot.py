@@ -111,6 +111,9 @@ def _build(test_config: Mapping[str, Any] | None) -> Flask:
         actions=actions,
         services=services,
         knowledge=knowledge,
+        # A conversation can be handed to a person only where the console has operators.
+        people=bool(settings["BOT_OPERATORS"].strip()),
+        handoff_idle=60.0 * settings["BOT_HANDOFF_IDLE_MINUTES"],
     )
     store = _open_store(app)
     pipeline = Pipeline(engine, store, rate_limit=settings["BOT_RATE_LIMIT"])

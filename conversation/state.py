@@ -33,9 +33,11 @@ class ConversationState:
     choices: tuple[str, ...] = ()  # intents offered in a clarifying question
     asked: str = ""  # the message that raised it, for the chosen intent's slots
     # A person instead of the bot: since when the conversation is with a person (0: the bot
-    # answers) and when either side last wrote in it, for the return to the bot when idle.
+    # answers) and when a person last wrote in it (or took it), for the return to the bot
+    # when they have been quiet too long; the user's own messages do not count.
     human_since: float = 0.0
     human_seen: float = 0.0
+    recipient: str = ""  # the bot's address the user last wrote to (a person replies from it)
     offered_person: bool = False  # the bot just asked "Would you like me to get a person?"
     # How the user is doing, for noticing frustration: fallbacks in a row, and how many times
     # in a row they sent the same words (`said`, a short hash of the last message's words).
@@ -84,6 +86,7 @@ class ConversationState:
             "asked": self.asked,
             "human_since": self.human_since,
             "human_seen": self.human_seen,
+            "recipient": self.recipient,
             "offered_person": self.offered_person,
             "fallbacks": self.fallbacks,
             "said": self.said,
@@ -104,6 +107,7 @@ class ConversationState:
             asked=str(data.get("asked") or ""),
             human_since=float(data.get("human_since") or 0.0),
             human_seen=float(data.get("human_seen") or 0.0),
+            recipient=str(data.get("recipient") or ""),
             offered_person=bool(data.get("offered_person")),
             fallbacks=int(data.get("fallbacks") or 0),
             said=str(data.get("said") or ""),

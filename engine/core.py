@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +25,7 @@ from conversation import (
 )
 from engine.fulfilment import DOCUMENT_VARIABLE, Fulfilment
 from engine.matcher import Matcher
+from engine.people import People
 from engine.questions import Questions
 from engine.replies import message_variables
 from engine.results import Plan, Turn, Understanding
@@ -51,6 +53,8 @@ class Engine:
         actions: Mapping[str, Skill] | None = None,
         services: Any = None,
         knowledge: Any = None,
+        people: bool = False,
+        handoff_idle: float = 1800.0,
     ) -> None:
         self.rules = rules
         self.settings = rules.settings
@@ -86,6 +90,9 @@ class Engine:
         self._questions = Questions(
             rules, self.matcher, self._fulfilment, self._speaker, self._cancel
         )
+        self._people = People(
+            rules, self._speaker, lambda: self._clock().timestamp(), people, handoff_idle
+        )
 
     # -- understanding ------------------------------------------------------------------------
 
@@ -114,10 +121,19 @@ class Engine:
 
     def plan(self, state: ConversationState, message: Message) -> Plan:
         """Understand `message` and decide the answer; an action is left for `carry_out`."""
+        state, back = self._people.back_if_idle(state)
+        notice = back.replies if back is not None else ()
         decided = self._decide(state, message)
         if isinstance(decided, Plan):
-            return decided
-        return Plan(state, message, decided.understanding, turn=decided)
+            return replace(decided, notice=notice)
+        turn = self._people.after(decided, state, message)
+        turn = replace(turn, replies=notice + turn.replies)
+        return Plan(state, message, turn.understanding, turn=turn)
+
+    def hand_back(self, state: ConversationState, idle: bool = False) -> Turn:
+        """`state` back with the bot after a person had it (an operator's "return to bot",
+        or their silence when `idle`), and the words that tell the user."""
+        return self._people.hand_back(state, idle)
 
     def carry_out(self, plan: Plan, documents: tuple[UserDocument, ...] = ()) -> Turn:
         """The turn `plan` leads to: its action run (with the user's `documents` when it
@@ -136,12 +152,17 @@ class Engine:
             documents,
         )
         outcome = self._actions[intent.action].function(context)
-        return self._fulfilment.finish(state, message, intent, slots, plan.understanding, outcome)
+        turn = self._fulfilment.finish(state, message, intent, slots, plan.understanding, outcome)
+        turn = self._people.after(turn, state, message)
+        return replace(turn, replies=plan.notice + turn.replies)
 
     def _decide(self, state: ConversationState, message: Message) -> Turn | Plan:
         phrase = " ".join(tokenize(message.text))
         understanding = self.understand(message, state)
         say, start, questions = self._speaker.say, self._fulfilment.start, self._questions
+        person = self._people.before(state, message, phrase, understanding)
+        if person is not None:
+            return person
         if state.pending is not None:
             turn = questions.answer_pending(state, message, phrase, understanding)
             if turn is not None:

@@ -63,3 +63,4 @@ class Plan:
     slots: dict[str, Any] = field(default_factory=dict)
     may_wait: bool = False
     reads_documents: bool = False  # its action wants the user's kept documents
+    notice: tuple[Reply, ...] = ()  # said first: the conversation came back to the bot

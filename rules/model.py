@@ -134,6 +134,33 @@ class Settings:
             "Sorry, I still didn't get that, so let's leave it. Type *help* to see what I can do."
         ),
     )
+    # A person instead of the bot (engine/people.py): what is said when one is offered, taken
+    # on, declined, handed back by an operator or after their silence, or not to be had.
+    human_offer: tuple[Response, ...] = (
+        Response("Sorry this isn't going well. 🙏 Would you like me to get a person?\n1 Yes\n2 No"),
+    )
+    human_handover: tuple[Response, ...] = (
+        Response(
+            "OK, I've asked a person to take over. 🙋 Someone from the team will reply here; "
+            "until then I'll stay quiet."
+        ),
+    )
+    human_declined: tuple[Response, ...] = (
+        Response("OK, I'll keep trying. 🙂 Type *help* to see what I can do."),
+    )
+    human_back: tuple[Response, ...] = (
+        Response("You're back with the bot. 🤖 Type *help* to see what I can do."),
+    )
+    human_idle: tuple[Response, ...] = (
+        Response(
+            "Nobody from the team has written for a while, so you're back with the bot. 🤖 "
+            "Ask for a person again any time."
+        ),
+    )
+    human_unavailable: tuple[Response, ...] = (
+        Response("Sorry, nobody from the team can chat here right now. 🙏"),
+    )
+    human_intent: str = ""  # an explicit request for a person goes to this intent
     location_intent: str = ""
     link_intent: str = ""
     document_intent: str = ""  # a document the user sends goes to this intent

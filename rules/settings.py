@@ -17,12 +17,13 @@ from rules.synonyms import read_synonyms
 
 _RESPONSE_SETTINGS = {
     "fallback", "on_media", "on_location", "on_empty", "cancelled", "suggestion", "menu_invalid",
-    "gave_up", "clarify",
+    "gave_up", "clarify", "human_offer", "human_handover", "human_declined", "human_back",
+    "human_idle", "human_unavailable",
 }  # fmt: skip
 _LIST_SETTINGS = {"cancel", "affirm", "menu"}
 _SETTINGS = _RESPONSE_SETTINGS | _LIST_SETTINGS | {
     "substitutions", "synonyms", "threshold", "suggest_threshold", "location_intent",
-    "link_intent", "document_intent", "fallback_intent"
+    "link_intent", "document_intent", "fallback_intent", "human_intent"
 }  # fmt: skip
 # Variables only some settings' templates may use.
 _SETTING_VARIABLES = {
@@ -54,7 +55,13 @@ def read_settings(reader: Reader, node: yaml.Node | None) -> dict[str, object]:
             result[key] = _substitutions(reader, value, what)
         elif key == "synonyms":
             result[key] = read_synonyms(reader, value, what)
-        elif key in {"location_intent", "link_intent", "document_intent", "fallback_intent"}:
+        elif key in {
+            "location_intent",
+            "link_intent",
+            "document_intent",
+            "fallback_intent",
+            "human_intent",
+        }:
             result[key] = name = str(value.value)
             reader.check_later(value, needs_intent(name, what))
         else:
