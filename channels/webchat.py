@@ -148,7 +148,11 @@ def websocket(ws) -> None:
             hub.publish(sender, {"type": "typing"})
             message = Message("web", sender, body=text, message_id=f"web-{uuid.uuid4().hex}")
             handled = seam.answer(message, later=later)
-            for frame in reply_frames(handled):
+            frames = reply_frames(handled)
+            if not frames and handled.outcome != "deferred":
+                # Nothing to say (a person has the conversation, say): stop the dots.
+                frames = [{"type": "quiet"}]
+            for frame in frames:
                 hub.publish(sender, frame)
         ws.close(reason=1001, message="the server is restarting")
     finally:

@@ -111,6 +111,8 @@
       } else if (frame.type === "error") {
         typing.hidden = true;
         bubble("error", frame.text, [], null, null);
+      } else if (frame.type === "quiet") {
+        typing.hidden = true;
       }
     });
     socket.addEventListener("close", () => {

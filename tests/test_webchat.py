@@ -300,3 +300,20 @@ def test_a_deploy_closes_open_chats_instead_of_waiting_for_them(tmp_path):
         if running.process.poll() is None:
             running.process.kill()
         running.stop()
+
+
+def test_with_a_person_the_chat_gets_a_quiet_frame_not_a_reply(tmp_path):
+    from werkzeug.security import generate_password_hash
+
+    operators = f"sam={generate_password_hash('a long operator password')}"
+    running = Server(BOT_STORE_URL=f"sqlite:///{tmp_path}/bot.db", BOT_OPERATORS=operators)
+    try:
+        ws = connect(running.base, new_user(running.base))
+        say(ws, "can i talk to a person please")
+        assert "asked someone from the team" in next_frame(ws, "message")["text"]
+        say(ws, "hello, anyone there?")
+        assert json.loads(ws.recv()) == {"type": "typing"}
+        assert json.loads(ws.recv()) == {"type": "quiet"}
+        ws.close()
+    finally:
+        running.stop()
