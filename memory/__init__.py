@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from memory.base import Exchange, StoreError, StoreUnavailable
+from memory.base import Conversation, Delivery, Exchange, StoreError, StoreUnavailable
 from memory.memory_store import MemoryStore
 from memory.sqlite_store import SqliteStore
 from memory.store import Store, StoreTurn
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from memory.redis_store import RedisStore
 
 __all__ = [
+    "Conversation",
+    "Delivery",
     "Exchange",
     "MemoryStore",
     "RedisStore",

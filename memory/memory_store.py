@@ -3,17 +3,24 @@ workers, so the app warns when it is used."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 from conversation import UserDocument
 from memory.base import (
     DOCUMENT_LIMIT,
     HISTORY_LIMIT,
     RECORD_LIMIT,
+    Conversation,
+    Delivery,
     Exchange,
+    check_delivery,
+    console_order,
+    delivery_rank,
     state_from_json,
     state_to_json,
 )
@@ -35,6 +42,8 @@ class MemoryStore(TurnStore):
         self._claims: dict[tuple[str, str], tuple[str, float]] = {}
         self._counts: dict[tuple[str, int], int] = {}
         self._documents: dict[str, deque[UserDocument]] = {}  # newest first
+        # sid -> the delivery, and when the store first heard of it (a sender's order).
+        self._deliveries: dict[str, tuple[Delivery, float]] = {}
 
     def _ping(self) -> None:
         return None
@@ -151,6 +160,62 @@ class MemoryStore(TurnStore):
             kept = [e for entries in self._history.values() for e in entries if e.at >= oldest]
         return iter(kept)
 
+    def conversations(self, limit: int = 200) -> list[Conversation]:
+        oldest = self._cutoff()
+        listed = []
+        with self._guard:
+            for sender, entries in self._history.items():
+                kept = [e for e in entries if e.at >= oldest]
+                if kept:
+                    listed.append(self._conversation(sender, kept, oldest))
+        return console_order(listed)[: max(limit, 0)]
+
+    def _conversation(self, sender: str, kept: list[Exchange], oldest: float) -> Conversation:
+        last = kept[-1]
+        updated, raw = self._states.get(sender, (0.0, ""))
+        since = 0.0
+        if raw and updated >= oldest:  # a state past retention is never read again
+            since = float(json.loads(raw).get("human_since") or 0.0)
+        return Conversation(sender, last.channel, last.at, last.text, since, len(kept))
+
+    def record_delivery(
+        self,
+        sid: str,
+        status: str,
+        error_code: str = "",
+        about: str = "",
+        sender: str = "",
+        at: float | None = None,
+    ) -> None:
+        check_delivery(sid, status)
+        now = self._clock() if at is None else at
+        with self._guard:
+            kept = self._deliveries.get(sid)
+            if kept is None:
+                self._deliveries[sid] = (Delivery(sid, status, error_code, now, about, sender), now)
+                return
+            delivery, first = kept
+            if delivery_rank(status) > delivery_rank(delivery.status):
+                delivery = replace(delivery, status=status, error_code=error_code, at=now)
+            delivery = replace(delivery, about=delivery.about or about)
+            delivery = replace(delivery, sender=delivery.sender or sender)
+            self._deliveries[sid] = (delivery, first)
+
+    def deliveries(self, sender: str) -> list[Delivery]:
+        oldest = self._cutoff()
+        with self._guard:
+            kept = [(first, d.sid, d) for d, first in self._deliveries.values()]
+        return [d for _, _, d in sorted(kept) if d.sender == sender and d.at >= oldest]
+
+    def delivery_counts(self, since: float) -> dict[str, int]:
+        since = max(since, self._cutoff())
+        counts: dict[str, int] = {}
+        with self._guard:
+            for delivery, _ in self._deliveries.values():
+                if delivery.at >= since:
+                    counts[delivery.status] = counts.get(delivery.status, 0) + 1
+        return counts
+
     def keep_document(self, sender: str, document: UserDocument) -> None:
         with self._guard:
             kept = self._documents.setdefault(sender, deque(maxlen=DOCUMENT_LIMIT))
@@ -172,6 +237,8 @@ class MemoryStore(TurnStore):
             table.pop(sender, None)
         for key in [k for k in self._counts if k[0] == sender]:
             del self._counts[key]
+        for sid in [s for s, (d, _) in self._deliveries.items() if d.sender == sender]:
+            del self._deliveries[sid]
 
     def purge(self) -> int:
         oldest = self._cutoff()
@@ -193,6 +260,9 @@ class MemoryStore(TurnStore):
                 for message_id in [m for m, e in records.items() if e.at < oldest]:
                     del records[message_id]
                     deleted += 1
+            for sid in [s for s, (d, _) in self._deliveries.items() if d.at < oldest]:
+                del self._deliveries[sid]
+                deleted += 1
         return deleted
 
     def close(self) -> None:

@@ -9,6 +9,12 @@ a locked turn holds nothing else. An optimistic turn writes no lock row: its tra
 checks that the sender has no lock row and that their state is still the one it read, and
 writes nothing otherwise. One commit per message, other writers wait only for the writes,
 and a turn that fails or dies halfway leaves nothing of itself behind.
+
+The operator console's list is read from `conversations` (its `updated_at` is the time of
+the sender's last exchange; a partial index on the state's `human_since` finds those a
+person has) with the last exchange and the count from `history`; nothing is written for it
+beyond the turn's own statements. Delivery statuses are rows of `deliveries`, one per
+MessageSid, changed by one upsert that keeps the most advanced status.
 """
 
 from __future__ import annotations
@@ -22,9 +28,13 @@ from pathlib import Path
 from conversation import UserDocument
 from memory.base import (
     RATE_PERIOD,
+    Conversation,
+    Delivery,
     Exchange,
     StoreError,
     StoreUnavailable,
+    check_delivery,
+    delivery_rank,
     state_from_json,
     state_to_json,
 )
@@ -56,6 +66,40 @@ SELECT (SELECT token FROM locks WHERE sender = :sender AND expires_at >= :now),
         WHERE sender = :sender AND message_id = :message_id AND expires_at >= :now),
        (SELECT state FROM conversations WHERE sender = :sender),
        (SELECT updated_at FROM conversations WHERE sender = :sender)
+"""
+
+# The console's list, in two parts read by their indexes in order, so at most `limit` rows
+# of each are looked at: the conversations a person has, who has waited longest first
+# (conversations_with_person); then the rest, the latest exchange first
+# (conversations_by_age, read backwards). Each with its last exchange and how many are kept.
+_WITH_PERSON = """
+SELECT c.sender, json_extract(c.state, '$.human_since'),
+       (SELECT exchange FROM history WHERE sender = c.sender ORDER BY id DESC LIMIT 1),
+       (SELECT count(*) FROM history WHERE sender = c.sender AND at >= :oldest)
+FROM conversations AS c
+WHERE json_extract(c.state, '$.human_since') > 0 AND c.updated_at >= :oldest
+ORDER BY json_extract(c.state, '$.human_since'), c.sender LIMIT :limit
+"""
+_WITH_BOT = """
+SELECT c.sender, 0.0,
+       (SELECT exchange FROM history WHERE sender = c.sender ORDER BY id DESC LIMIT 1),
+       (SELECT count(*) FROM history WHERE sender = c.sender AND at >= :oldest)
+FROM conversations AS c
+WHERE c.updated_at >= :oldest AND NOT ifnull(json_extract(c.state, '$.human_since') > 0, 0)
+ORDER BY c.updated_at DESC, c.sender DESC LIMIT :limit
+"""
+# A delivery status, kept only if it is more advanced than the one recorded (see
+# memory.base.DELIVERY_RANKS); `about` and `sender` from the first record that has them.
+_RECORD_DELIVERY = """
+INSERT INTO deliveries (sid, status, rank, error_code, at, about, sender, first_at)
+VALUES (:sid, :status, :rank, :error_code, :at, :about, :sender, :at)
+ON CONFLICT (sid) DO UPDATE SET
+    status = CASE WHEN excluded.rank > rank THEN excluded.status ELSE status END,
+    error_code = CASE WHEN excluded.rank > rank THEN excluded.error_code ELSE error_code END,
+    at = CASE WHEN excluded.rank > rank THEN excluded.at ELSE at END,
+    rank = max(rank, excluded.rank),
+    about = CASE WHEN about = '' THEN excluded.about ELSE about END,
+    sender = CASE WHEN sender = '' THEN excluded.sender ELSE sender END
 """
 
 
@@ -206,6 +250,56 @@ class SqliteStore(TurnStore):
             ).fetchall()
         return (Exchange.from_json(row[0]) for row in rows)
 
+    def conversations(self, limit: int = 200) -> list[Conversation]:
+        if limit < 1:
+            return []  # SQLite reads LIMIT -1 as no limit at all
+        values = {"oldest": self._cutoff(), "limit": limit}
+        with self._connections.reading("list the conversations") as connection:
+            rows = connection.execute(_WITH_PERSON, values).fetchall()
+            if len(rows) < limit:
+                values["limit"] = limit - len(rows)
+                rows += connection.execute(_WITH_BOT, values).fetchall()
+        return [_conversation(*row) for row in rows if row[2] is not None]
+
+    def record_delivery(
+        self,
+        sid: str,
+        status: str,
+        error_code: str = "",
+        about: str = "",
+        sender: str = "",
+        at: float | None = None,
+    ) -> None:
+        check_delivery(sid, status)
+        values = {
+            "sid": sid,
+            "status": status,
+            "rank": delivery_rank(status),
+            "error_code": error_code,
+            "at": self._clock() if at is None else at,
+            "about": about,
+            "sender": sender,
+        }
+        with self._connections.statement("record a delivery status") as connection:
+            connection.execute(_RECORD_DELIVERY, values)
+
+    def deliveries(self, sender: str) -> list[Delivery]:
+        with self._connections.reading("read the deliveries") as connection:
+            rows = connection.execute(
+                "SELECT sid, status, error_code, at, about, sender FROM deliveries "
+                "WHERE sender = ? AND at >= ? ORDER BY first_at, sid",
+                (sender, self._cutoff()),
+            ).fetchall()
+        return [Delivery(*row) for row in rows]
+
+    def delivery_counts(self, since: float) -> dict[str, int]:
+        with self._connections.reading("count the deliveries") as connection:
+            rows = connection.execute(
+                "SELECT status, count(*) FROM deliveries WHERE at >= ? GROUP BY status",
+                (max(since, self._cutoff()),),
+            ).fetchall()
+        return dict(rows)
+
     def forget(self, sender: str) -> None:
         with self._connections.writing("forget a sender") as connection:
             _forget(connection, sender)
@@ -218,6 +312,7 @@ class SqliteStore(TurnStore):
             ("history", "at", "id"),
             ("replies", "at", "sender, message_id"),
             ("documents", "at", "sender, id"),
+            ("deliveries", "at", "sid"),
         ):
             while True:
                 with self._connections.writing("purge") as connection:
@@ -245,5 +340,12 @@ class SqliteStore(TurnStore):
 
 
 def _forget(connection: sqlite3.Connection, sender: str) -> None:
-    for table in ("conversations", "history", "replies", "message_counts", "documents"):
+    tables = ("conversations", "history", "replies", "message_counts", "documents", "deliveries")
+    for table in tables:
         connection.execute(f"DELETE FROM {table} WHERE sender = ?", (sender,))  # noqa: S608
+
+
+def _conversation(sender: str, since: float, last: str, messages: int) -> Conversation:
+    exchange = Exchange.from_json(last)
+    human_since = float(since)  # JSON may hold it as an integer
+    return Conversation(sender, exchange.channel, exchange.at, exchange.text, human_since, messages)

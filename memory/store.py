@@ -48,6 +48,8 @@ from memory.base import (
     LOCK_WAIT,
     RATE_PERIOD,
     RELEASE_RETRY,
+    Conversation,
+    Delivery,
     Exchange,
     StoreUnavailable,
     cutoff,
@@ -140,11 +142,46 @@ class Store(Protocol):
     def exchanges(self) -> Iterator[Exchange]:
         """Every sender's kept exchanges (for reports), in no particular order."""
 
+    def conversations(self, limit: int = 200) -> list[Conversation]:
+        """The operator console's list, at most `limit`: the conversations a person has
+        first, who has waited longest (oldest `human_since`) first; then the rest, the
+        latest exchange first (ties by sender: see `memory.base.console_order`). Only
+        senders with an exchange within the retention period. Read through indexes the
+        turns keep, so it costs the same with 10,000 conversations as with 10."""
+
+    def record_delivery(
+        self,
+        sid: str,
+        status: str,
+        error_code: str = "",
+        about: str = "",
+        sender: str = "",
+        at: float | None = None,
+    ) -> None:
+        """Record a status of the message `sid` the bot sent through Twilio's REST API, at
+        `at` (the store's clock by default). Callbacks arrive out of order and twice: the
+        most advanced status is kept (`memory.base.DELIVERY_RANKS`: failed and undelivered
+        beat all, else the higher rank wins, an equal one keeps the first), with its error
+        code and time; `about` (the exchange's message id) and `sender` are kept from the
+        first record that has them. Atomic: two callbacks racing never step a status back.
+        `ValueError` for an empty sid or status."""
+
+    def deliveries(self, sender: str) -> list[Delivery]:
+        """The deliveries recorded for `sender` within the retention period, oldest first
+        (by when the store first heard of each; ties by sid)."""
+
+    def delivery_counts(self, since: float) -> dict[str, int]:
+        """How many messages have each status, counting those whose current status was
+        recorded at or after `since` (and within the retention period); statuses with none
+        are left out."""
+
     def forget(self, sender: str) -> None:
-        """Delete the sender's state, history, reply records and documents."""
+        """Delete the sender's state, history, reply records, documents and deliveries,
+        and take them off the console's list."""
 
     def purge(self) -> int:
-        """Delete everything older than the retention period; the number of items deleted."""
+        """Delete everything older than the retention period (deliveries by the time of
+        their status); the number of items deleted."""
 
     def close(self) -> None:
         """Release connections."""

@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 
 from conversation import ConversationState, Pending, Reply, UserDocument
-from memory import Exchange, MemoryStore, RedisStore, SqliteStore
+from memory import Conversation, Delivery, Exchange, MemoryStore, RedisStore, SqliteStore
 from memory.base import DAY, DOCUMENT_LIMIT, HISTORY_LIMIT, RECORD_LIMIT
 from tests.conftest import SAFETY
 from tests.stores import commit, counted, kept_state, recorded
@@ -436,3 +436,276 @@ def test_documents_older_than_the_retention_period_are_purged(store, clock):
     assert store.purge() >= 1
     clock.now -= 35 * DAY  # even looking back, MM1 is gone for good
     assert [d.document_id for d in store.documents("a")] == ["MM2"]
+
+
+# -- the operator console's list --------------------------------------------------------------
+
+
+def talk(
+    store, sender: str, at: float, text: str = "hi", human_since: float = 0.0, channel="whatsapp"
+) -> None:
+    """One more exchange from `sender` at `at`, their state saying who answers."""
+    message_id = f"SM-{sender}-{at}"
+    with store.turn(sender, message_id) as turn:
+        kept = replace(turn.state, turns=turn.state.turns + 1, human_since=human_since)
+        replies = (Reply("Hello!"),)
+        turn.keep(kept, Exchange(message_id, at, channel, text, "greet", 0.9, replies))
+
+
+def listed(store, limit: int = 200) -> list[tuple[str, float]]:
+    return [(c.sender, c.human_since) for c in store.conversations(limit)]
+
+
+def test_the_console_lists_people_first_longest_waiting_first_then_the_latest(store, clock):
+    t = clock.now
+    talk(store, "bot-old", t - 50, "first")
+    talk(store, "waiting-short", t - 40, "agent please", human_since=t - 5)
+    talk(store, "bot-new", t - 30, "weather?", channel="web")
+    talk(store, "waiting-long", t - 20, "this is useless", human_since=t - 100)
+    talk(store, "bot-old", t - 10, "again")  # now the latest of the rest
+    assert store.conversations() == [
+        Conversation("waiting-long", "whatsapp", t - 20, "this is useless", t - 100, 1),
+        Conversation("waiting-short", "whatsapp", t - 40, "agent please", t - 5, 1),
+        Conversation("bot-old", "whatsapp", t - 10, "again", 0.0, 2),
+        Conversation("bot-new", "web", t - 30, "weather?", 0.0, 1),
+    ]
+    assert listed(store, limit=3) == [("waiting-long", t - 100), ("waiting-short", t - 5),
+                                      ("bot-old", 0.0)]  # fmt: skip
+    assert listed(store, limit=1) == [("waiting-long", t - 100)]
+    assert listed(store, limit=0) == listed(store, limit=-1) == []
+
+
+def test_the_console_list_follows_a_handoff_and_the_return_to_the_bot(store, clock):
+    t = clock.now
+    talk(store, "a", t - 30)
+    talk(store, "b", t - 20)
+    talk(store, "a", t - 10, "talk to a person", human_since=t - 10)
+    assert listed(store) == [("a", t - 10), ("b", 0.0)]
+    talk(store, "a", t - 5, "thanks", human_since=t - 10)  # still with the person
+    assert listed(store) == [("a", t - 10), ("b", 0.0)]
+    talk(store, "a", t, "ok bot", human_since=0.0)  # handed back
+    assert listed(store) == [("a", 0.0), ("b", 0.0)]
+    assert store.conversations()[0].messages == 4
+
+
+def test_the_console_list_counts_at_most_the_history_kept(store, clock):
+    for n in range(HISTORY_LIMIT + 5):
+        talk(store, "a", clock.now + n, f"m{n}")
+    [conversation] = store.conversations()
+    assert (conversation.messages, conversation.last_text) == (
+        HISTORY_LIMIT,
+        f"m{HISTORY_LIMIT + 4}",
+    )
+
+
+def test_the_console_list_ties_go_by_sender(store, clock):
+    for sender in ("b", "c", "a"):
+        talk(store, sender, clock.now)
+    for sender in ("y", "z", "x"):
+        talk(store, sender, clock.now, human_since=clock.now - 9)
+    assert [s for s, _ in listed(store)] == ["x", "y", "z", "c", "b", "a"]
+
+
+def test_the_console_list_leaves_out_what_the_retention_period_dropped(store, clock):
+    t = clock.now
+    talk(store, "gone", t, "old")
+    talk(store, "gone-person", t + 1, "help", human_since=t + 1)
+    talk(store, "active", t + 2, "early")
+    clock.now += 20 * DAY
+    talk(store, "active", clock.now, "recent")
+    clock.now += 11 * DAY  # "old", "help" and "early" are past the 30 days
+    expected = [Conversation("active", "whatsapp", t + 20 * DAY, "recent", 0.0, 1)]
+    assert store.conversations() == expected  # hidden at once...
+    store.purge()
+    assert store.conversations() == expected  # ...and still, once purged
+
+
+def test_a_person_of_long_ago_is_forgotten_when_the_user_is_back(store, clock):
+    talk(store, "a", clock.now, "help", human_since=clock.now)
+    talk(store, "b", clock.now + 1)
+    clock.now += 31 * DAY  # no purge meanwhile
+    talk(store, "a", clock.now, "hello again")  # the state was past retention: the bot answers
+    assert listed(store) == [("a", 0.0)]
+
+
+def test_forgetting_a_sender_takes_them_off_the_console_list(store, clock):
+    talk(store, "a", clock.now, human_since=clock.now)
+    talk(store, "b", clock.now + 1)
+    talk(store, "c", clock.now + 2)
+    store.forget("a")
+    with store.turn("b") as turn:  # as "forget me" does: inside the sender's turn
+        turn.forget()
+    assert listed(store) == [("c", 0.0)]
+
+
+def test_a_turn_that_writes_nothing_leaves_the_console_list_alone(store, clock):
+    talk(store, "a", clock.now)
+    with store.turn("a", "SM2", optimistic=True) as late:
+        late.keep(replace(late.state, human_since=clock.now), exchange("SM2", clock.now + 5))
+        talk(store, "a", clock.now + 1, "overtaking")
+    assert late.conflict
+
+    def failing_turn() -> None:
+        with store.turn("b") as turn:
+            turn.keep(state(), exchange("SM3", clock.now + 9))
+            raise RuntimeError("the engine failed")
+
+    with pytest.raises(RuntimeError, match="the engine failed"):
+        failing_turn()
+    assert [(c.sender, c.last_text, c.human_since) for c in store.conversations()] == [
+        ("a", "overtaking", 0.0)
+    ]
+
+
+def test_an_empty_store_lists_no_conversations(store):
+    assert store.conversations() == []
+
+
+# -- delivery statuses ------------------------------------------------------------------------
+
+
+def test_a_sent_message_is_recorded_and_follows_its_callbacks(store, clock):
+    t = clock.now
+    store.record_delivery("SMout1", "queued", about="SM1", sender="whatsapp:+1555")
+    clock.now += 1
+    store.record_delivery("SMout1", "sent")
+    clock.now += 1
+    store.record_delivery("SMout1", "delivered")
+    assert store.deliveries("whatsapp:+1555") == [
+        Delivery("SMout1", "delivered", "", t + 2, "SM1", "whatsapp:+1555")
+    ]
+    store.record_delivery("SMout1", "read", at=t + 60)  # Twilio's own time, when given
+    assert store.deliveries("whatsapp:+1555")[0].at == t + 60
+    assert store.deliveries("whatsapp:+1666") == []
+
+
+def test_a_late_or_repeated_callback_never_steps_a_status_back(store, clock):
+    t = clock.now
+    store.record_delivery("SMout1", "queued", about="SM1", sender="a", at=t)
+    store.record_delivery("SMout1", "delivered", at=t + 5)
+    store.record_delivery("SMout1", "sent", at=t + 6)  # late
+    store.record_delivery("SMout1", "delivered", at=t + 7)  # again: the first one stays
+    assert store.deliveries("a") == [Delivery("SMout1", "delivered", "", t + 5, "SM1", "a")]
+
+
+def test_a_failure_is_final_and_keeps_its_error_code(store, clock):
+    t = clock.now
+    store.record_delivery("SMout1", "sent", sender="a", at=t)
+    store.record_delivery("SMout1", "undelivered", "63016", at=t + 1)
+    store.record_delivery("SMout1", "read", at=t + 2)  # a failure beats everything
+    store.record_delivery("SMout1", "failed", "30008", at=t + 3)  # the first failure stays
+    assert store.deliveries("a") == [Delivery("SMout1", "undelivered", "63016", t + 1, "", "a")]
+    store.record_delivery("SMout2", "read", sender="a", at=t)
+    store.record_delivery("SMout2", "failed", "30008", at=t + 1)
+    assert store.deliveries("a")[1] == Delivery("SMout2", "failed", "30008", t + 1, "", "a")
+
+
+def test_a_callback_before_the_bots_own_record_keeps_both(store, clock):
+    t = clock.now
+    store.record_delivery("SMout1", "sent", at=t)  # Twilio was quicker than our record
+    store.record_delivery("SMout1", "queued", about="SM1", sender="a", at=t + 1)
+    store.record_delivery("SMout1", "delivered", about="SMx", sender="b", at=t + 2)
+    assert store.deliveries("a") == [Delivery("SMout1", "delivered", "", t + 2, "SM1", "a")]
+    assert store.deliveries("b") == []
+
+
+def test_an_unknown_status_is_kept_as_given_and_ranks_lowest(store, clock):
+    store.record_delivery("SMout1", "partially_delivered", sender="a")
+    assert [d.status for d in store.deliveries("a")] == ["partially_delivered"]
+    store.record_delivery("SMout1", "queued")
+    store.record_delivery("SMout1", "Bogus")
+    assert [d.status for d in store.deliveries("a")] == ["queued"]
+
+
+def test_a_senders_deliveries_come_oldest_first(store, clock):
+    t = clock.now
+    store.record_delivery("SMb", "queued", sender="a", at=t + 2)
+    store.record_delivery("SMc", "queued", sender="b", at=t + 1)
+    store.record_delivery("SMa", "queued", sender="a", at=t + 3)
+    store.record_delivery("SMb", "read", at=t + 9)  # a later status does not reorder
+    store.record_delivery("SMz", "queued", sender="a", at=t + 1)
+    store.record_delivery("SMy", "queued", sender="a", at=t + 1)  # same time: by sid
+    assert [d.sid for d in store.deliveries("a")] == ["SMy", "SMz", "SMb", "SMa"]
+
+
+def test_delivery_counts_go_by_the_time_of_each_current_status(store, clock):
+    t = clock.now
+    for n, status in enumerate(["queued", "sent", "delivered", "delivered", "read", "failed"]):
+        store.record_delivery(f"SM{n}", status, sender="a", at=t + n)
+    assert store.delivery_counts(t) == {
+        "queued": 1, "sent": 1, "delivered": 2, "read": 1, "failed": 1
+    }  # fmt: skip
+    assert store.delivery_counts(t + 3) == {"delivered": 1, "read": 1, "failed": 1}
+    store.record_delivery("SM0", "read", at=t + 10)  # moved on: counted as read, at t + 10
+    assert store.delivery_counts(t + 5) == {"read": 1, "failed": 1}
+    assert store.delivery_counts(t + 11) == {}
+
+
+def test_forgetting_a_sender_deletes_their_deliveries(store, clock):
+    store.record_delivery("SM1", "queued", sender="a")
+    store.record_delivery("SM2", "delivered", sender="b")
+    with store.turn("a") as turn:
+        turn.forget()
+    assert store.deliveries("a") == []
+    assert store.delivery_counts(0.0) == {"delivered": 1}
+    store.record_delivery("SM3", "sent", sender="b")
+    store.forget("b")
+    assert (store.deliveries("b"), store.delivery_counts(0.0)) == ([], {})
+
+
+def test_deliveries_older_than_the_retention_period_are_purged(store, clock):
+    t = clock.now
+    store.record_delivery("SMold", "delivered", sender="a", at=t)
+    store.record_delivery("SMnew", "queued", sender="a", at=t)
+    store.record_delivery("SMnew", "read", at=t + 20 * DAY)
+    clock.now += 35 * DAY
+    assert [d.sid for d in store.deliveries("a")] == ["SMnew"]  # hidden at once
+    assert store.delivery_counts(0.0) == {"read": 1}
+    assert store.purge() >= 1
+    clock.now -= 35 * DAY  # even looking back, SMold is gone for good
+    assert [d.sid for d in store.deliveries("a")] == ["SMnew"]
+    assert store.delivery_counts(0.0) == {"read": 1}
+
+
+def test_a_delivery_needs_a_sid_and_a_status(store):
+    for sid, status in (("", "sent"), ("SM1", "")):
+        with pytest.raises(ValueError, match="sid and a status"):
+            store.record_delivery(sid, status)
+    assert store.delivery_counts(0.0) == {}
+
+
+STATUSES = ["queued", "sending", "sent", "delivered", "read", "failed", "undelivered"]
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "redis"])
+def test_callbacks_racing_on_several_connections_keep_the_most_advanced(
+    kind, tmp_path, backend_url, clock
+):
+    first = make_store(kind, tmp_path, backend_url, clock)
+    stores = [first] + [make_store(kind, tmp_path, backend_url, clock) for _ in STATUSES[1:]]
+    start = threading.Barrier(len(stores))
+    errors = []
+
+    def callbacks(store, n: int) -> None:
+        try:
+            start.wait(SAFETY)
+            for message in range(30):
+                # Each message's statuses land in another order on each thread.
+                status = STATUSES[(n + message) % len(STATUSES)]
+                store.record_delivery(f"SM{message}", status, sender="a", at=T0 + n)
+        except Exception as error:  # reported by the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=callbacks, args=(s, n)) for n, s in enumerate(stores)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(SAFETY)
+    assert errors == []
+    kept = first.deliveries("a")
+    assert len(kept) == 30
+    # Every message ends failed or undelivered: whichever of the two came first.
+    assert {d.status for d in kept} <= {"failed", "undelivered"}
+    assert sum(first.delivery_counts(0.0).values()) == 30
+    for store in stores:
+        store.close()

@@ -374,7 +374,7 @@ def test_a_version_1_database_is_migrated_without_losing_anything(tmp_path):
         assert turn.count_message() == 1
     assert counted(store, "whatsapp:+1555") == 1
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+        assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
     store.close()
 
 
