@@ -32,6 +32,9 @@ DEFAULTS: dict[str, Any] = {
     "BOT_OFFLINE": False,
     "BOT_ALLOW_PRIVATE_URLS": False,
     "TWILIO_API_URL": "https://api.twilio.com",
+    # Twilio's messaging.twilio.com API (the typing indicator); empty: beside TWILIO_API_URL
+    # (messaging.twilio.com for api.twilio.com, else the same host, as a local fake serves both).
+    "TWILIO_MESSAGING_API_URL": "",
     "BOT_ALLOWED_ORIGINS": (),
     "BOT_CHAT_MAX_SOCKETS": 16,
     "BOT_RATE_LIMIT": 20,
@@ -101,6 +104,10 @@ def _base_url(name: str, raw: str) -> str:
     return value
 
 
+def _optional_base_url(name: str, raw: str) -> str:
+    return _base_url(name, raw) if raw.strip() else ""
+
+
 def _seconds(name: str, raw: str) -> float:
     try:
         value = float(raw.strip())
@@ -164,6 +171,7 @@ _PARSERS = {
     "BOT_OFFLINE": _boolean,
     "BOT_ALLOW_PRIVATE_URLS": _boolean,
     "TWILIO_API_URL": _base_url,
+    "TWILIO_MESSAGING_API_URL": _optional_base_url,
     "BOT_ALLOWED_ORIGINS": _origins,
     "BOT_CHAT_MAX_SOCKETS": _whole_number,
     "BOT_RATE_LIMIT": _whole_number,

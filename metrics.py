@@ -1,4 +1,5 @@
-"""Prometheus metrics: messages by channel and outcome, intents, latency, follow-ups.
+"""Prometheus metrics: messages by channel and outcome, intents, latency, follow-ups, the
+delivery statuses Twilio reports, the typing indicator and operator replies.
 
 Under gunicorn the workers share numbers through prometheus-client's multiprocess mode:
 gunicorn.conf.py points PROMETHEUS_MULTIPROC_DIR at a fresh folder before the workers
@@ -43,6 +44,37 @@ LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10),
 )
 FOLLOWUPS = Counter("bot_followups", "Follow-up messages through Twilio's API", ["result"])
+DELIVERIES = Counter(
+    "bot_delivery_status",
+    "Status callbacks from Twilio for the messages the bot sent, by status",
+    ["status"],
+)
+# The statuses Twilio documents for a message; anything else is counted as "other", so a
+# signed but odd value cannot add a time series of its own.
+DELIVERY_STATUSES = frozenset(
+    {
+        "accepted",
+        "scheduled",
+        "canceled",
+        "queued",
+        "sending",
+        "sent",
+        "delivered",
+        "undelivered",
+        "failed",
+        "read",
+    }
+)
+TYPING = Counter(
+    "bot_typing_indicator",
+    "Slow WhatsApp answers: typing indicator shown, or failed (the text was sent instead)",
+    ["result"],
+)
+OPERATOR_SENDS = Counter(
+    "bot_operator_sends",
+    "Operator replies through Twilio's API: sent, refused (by Twilio) or failed",
+    ["result"],
+)
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # Headers a proxy adds on the way in: a request carrying one did not come straight from a
@@ -86,6 +118,11 @@ def observe(channel: str, outcome: str, intent: str | None, seconds: float) -> N
     LATENCY.labels(channel).observe(seconds)
     if intent is not None:
         INTENTS.labels(intent).inc()
+
+
+def delivery(status: str) -> None:
+    """Count one status callback (an unknown status as "other")."""
+    DELIVERIES.labels(status if status in DELIVERY_STATUSES else "other").inc()
 
 
 def init_app(app: Flask) -> None:

@@ -47,7 +47,7 @@ class Answering:
         return cls(
             pipeline,
             settings["BOT_REPLY_BUDGET"],
-            FollowUps.from_settings(settings),
+            FollowUps.from_settings(settings, pipeline.store),
             settings["BOT_LOG_SALT"],
             settings["BOT_LOG_BODIES"],
         )

@@ -5,12 +5,18 @@ otherwise), for the configured account (403 otherwise). Whatever goes wrong afte
 checks, Twilio gets status 200 and valid TwiML and the user gets a friendly sentence: the
 pipeline turns a failing engine or store into one, and logs the traceback with the sender
 redacted.
+
+An answer that misses the reply budget follows through Twilio's API; meanwhile the user
+sees WhatsApp's typing indicator (BOT_TYPING_INDICATOR), or, when Twilio will not show it,
+reads "One moment…".
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import re
+import threading
 from collections.abc import Mapping
 
 from flask import Blueprint, Response, abort, current_app, request
@@ -20,9 +26,11 @@ from werkzeug.wsgi import LimitedStream
 import metrics
 from channels import twiml
 from channels.answering import answering
+from channels.followups import FollowUps
 from channels.sids import ACCOUNT_SID, ADDRESS, MESSAGE_SID, PHONE_ADDRESS, SERVICE_SID, WA_ID
 from channels.signature import refusal
 from conversation import Button, Location, Media, Message, Reply
+from pipeline import Handled
 
 log = logging.getLogger("bot.whatsapp")
 bp = Blueprint("whatsapp", __name__)
@@ -30,6 +38,9 @@ bp = Blueprint("whatsapp", __name__)
 # WhatsApp carries one media item a message; Twilio documents up to 10 for MMS.
 MAX_MEDIA = 10
 TWIML_MIMETYPE = "text/xml"
+# Seconds a late answer waits at most for the typing indicator call to end (it ends within
+# its own timeout; this only guards against a webhook thread that never said so).
+TYPING_WAIT = 15.0
 
 # The identifiers Twilio sends, each in the one shape it has. A signed form whose value strays
 # from it was rearranged after signing: the signature joins the sorted names and values with
@@ -102,13 +113,17 @@ def parse_form(form: Mapping[str, str]) -> Message:
     )
 
 
-def malformed(form: MultiDict[str, str]) -> str | None:
+def malformed(
+    form: MultiDict[str, str],
+    required: tuple[str, ...] = REQUIRED,
+    shapes: Mapping[str, tuple[re.Pattern[str], str]] = IDENTIFIERS,
+) -> str | None:
     """What is wrong with the identifiers in `form`, or None. The answer names the parameter,
     never its value (a shifted value can hold a phone number)."""
-    for name in REQUIRED:
+    for name in required:
         if name not in form:
             return f"no {name}"
-    for name, (shape, described) in IDENTIFIERS.items():
+    for name, (shape, described) in shapes.items():
         values = form.getlist(name)
         if len(values) > 1:
             return f"{name} sent {len(values)} times"
@@ -118,7 +133,7 @@ def malformed(form: MultiDict[str, str]) -> str | None:
     for copy in ("SmsMessageSid", "SmsSid"):
         if form.get(copy, sid) != sid:
             return f"{copy} is not the MessageSid"
-    phone = PHONE_ADDRESS.fullmatch(form["From"])
+    phone = PHONE_ADDRESS.fullmatch(form.get("From", ""))
     if phone and form.get("WaId") and form["WaId"] != phone[1]:
         return "WaId is not the number in From"
     return None
@@ -144,19 +159,17 @@ def _twiml(replies: list[Reply]) -> Response:
 
 
 def _refused(status: int, why: str, answer: str) -> Response:
-    log.warning("refused a /bot request: %s", why)
+    log.warning("refused a %s request: %s", request.path, why)
     return Response(f"{answer}\n", status, mimetype="text/plain")
 
 
-@bp.post("/bot")
-def webhook() -> Response:
-    rid = metrics.request_id(request)
-    response = _answer(rid)
-    response.headers["X-Request-Id"] = rid
-    return response
-
-
-def _answer(rid: str) -> Response:
+def refused_form(
+    required: tuple[str, ...] = REQUIRED,
+    shapes: Mapping[str, tuple[re.Pattern[str], str]] = IDENTIFIERS,
+) -> Response | None:
+    """The answer to a request that is not a form Twilio signed for this bot's account, with
+    the `required` parameters and the identifiers in their `shapes` (413, 403, 400, 403);
+    None for one to act on. `/bot` and `/status` both check their forms with it."""
     # Read the form first: a body over MAX_CONTENT_LENGTH stops here with 413, signed or not.
     form = request.form
     if _streamed_past_limit():
@@ -166,7 +179,7 @@ def _answer(rid: str) -> Response:
     if reason is not None:
         return _refused(403, reason, "Forbidden: this request is not signed by Twilio.")
     # After the signature: an unsigned request learns nothing about what a valid form holds.
-    problem = malformed(form)
+    problem = malformed(form, required, shapes)
     if problem is not None:
         return _refused(400, problem, f"Bad Request: {problem}.")
     # 403, not 400: the form is well made, just not for the account this bot serves (signed
@@ -175,10 +188,48 @@ def _answer(rid: str) -> Response:
     if account and form.get("AccountSid") != account:
         why = "its AccountSid is not TWILIO_ACCOUNT_SID"
         return _refused(403, why, "Forbidden: this request is for another Twilio account.")
-    message = parse_form(form)
+    return None
+
+
+@bp.post("/bot")
+def webhook() -> Response:
+    rid = metrics.request_id(request)
+    response = refused_form()
+    if response is None:
+        response = _answer(parse_form(request.form), rid)
+    response.headers["X-Request-Id"] = rid
+    return response
+
+
+def _answer(message: Message, rid: str) -> Response:
     seam = answering()
+    followups = seam.followups
     # A late answer can follow through Twilio's API when the bot has credentials and
     # knows which number the user wrote to.
-    later = seam.followups.deliver if seam.followups is not None and message.recipient else None
-    handled = seam.answer(message, rid, later)
+    if followups is None or not message.recipient:
+        return _twiml(list(seam.answer(message, rid).replies))
+    typing_over = threading.Event()
+
+    def later(answered: Message, late: Handled) -> None:
+        # Sent once the typing indicator call is over: sent before it ends, the answer
+        # would be followed by "typing…" for nothing.
+        typing_over.wait(TYPING_WAIT)
+        followups.deliver(answered, late)
+
+    try:
+        handled = seam.answer(message, rid, later)
+        if handled.outcome == "deferred" and _typing_shown(followups, message):
+            return _twiml([])  # "typing…" until the answer comes, instead of "One moment"
+    finally:
+        typing_over.set()
     return _twiml(list(handled.replies))
+
+
+def _typing_shown(followups: FollowUps, message: Message) -> bool:
+    """Whether WhatsApp now shows "typing…" for `message` (BOT_TYPING_INDICATOR on, and a
+    WhatsApp user's message, and Twilio took it)."""
+    if not current_app.config["BOT_TYPING_INDICATOR"]:
+        return False
+    if not message.sender.startswith("whatsapp:"):
+        return False  # SMS has no typing indicator
+    return followups.show_typing(message.message_id)

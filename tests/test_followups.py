@@ -93,7 +93,14 @@ def settle(app) -> None:
 
 
 def make_app(upstream, **overrides: str):
-    settings = {"BOT_REPLY_BUDGET": "0.3", "BOT_UPSTREAM_TIMEOUT": "10", **overrides}
+    # The typing indicator has tests of its own (test_typing_indicator.py); here a slow
+    # answer gets "One moment…" and nothing else reaches the fake Twilio.
+    settings = {
+        "BOT_REPLY_BUDGET": "0.3",
+        "BOT_UPSTREAM_TIMEOUT": "10",
+        "BOT_TYPING_INDICATOR": "false",
+        **overrides,
+    }
     return create_app(live_settings(upstream.url_for("").rstrip("/"), **settings))
 
 
@@ -280,6 +287,7 @@ def test_follow_ups_under_gunicorn_survive_a_graceful_shutdown(upstream, gate, t
         TWILIO_ACCOUNT_SID=ACCOUNT,
         TWILIO_API_URL=base,
         JOKES_URL=base,
+        BOT_TYPING_INDICATOR="false",
     )
     lines: list[str] = []
     try:

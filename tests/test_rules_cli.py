@@ -22,7 +22,7 @@ def rules_cli(*args: str, stdin: str = "", env: dict | None = None) -> subproces
 def test_check_the_demo_rules():
     result = rules_cli("check")
     assert result.returncode == 0
-    assert result.stdout.startswith("OK: 19 intents, ")
+    assert result.stdout.startswith("OK: 20 intents, ")
 
 
 def test_check_reports_every_problem_with_file_and_line(tmp_path):
