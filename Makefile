@@ -59,6 +59,7 @@ bench: $(VENV)/.bench-installed
 	$(BIN)/python bench/slow_clients.py
 	$(BIN)/python bench/knowledge.py
 	$(BIN)/python bench/console_store.py
+	$(BIN)/python bench/console_page.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -10,9 +10,11 @@ for a user goes through the hub, so all their tabs see it, on any worker or host
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import socket
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -22,9 +24,10 @@ from simple_websocket import ConnectionClosed
 
 from channels import webchat_hosts, webchat_ids
 from channels.answering import answering
-from channels.hub import Hub
+from channels.hub import Hub, LocalHub
 from channels.webchat_frames import Connection, reply_frames
 from conversation import Message
+from memory import StoreUnavailable
 from pipeline import Handled
 
 log = logging.getLogger("bot.webchat")
@@ -131,7 +134,8 @@ def websocket(ws) -> None:
     hub = webchat().hub
     seam = answering()
     connection = Connection(ws, sender)
-    unsubscribe = hub.subscribe(sender, connection.send)
+    people = PersonMessages(seam.pipeline.store, sender, connection.send, time.time)
+    unsubscribe = hub.subscribe(sender, people.deliver)
 
     def later(_message: Message, handled: Handled) -> None:
         for frame in reply_frames(handled):
@@ -140,7 +144,8 @@ def websocket(ws) -> None:
     try:
         while not CLOSING.is_set():
             data = ws.receive(timeout=1)
-            if data is None:  # nothing yet: look at CLOSING again
+            if data is None:  # nothing yet: look at CLOSING again, and a person's messages
+                people.check(isinstance(hub, LocalHub))
                 continue
             text = connection.parse(data)
             if text is None:
@@ -148,6 +153,8 @@ def websocket(ws) -> None:
             hub.publish(sender, {"type": "typing"})
             message = Message("web", sender, body=text, message_id=f"web-{uuid.uuid4().hex}")
             handled = seam.answer(message, later=later)
+            if handled.turn is not None:
+                people.watch(handled.turn.state.with_person)
             frames = reply_frames(handled)
             if not frames and handled.outcome != "deferred":
                 # Nothing to say (a person has the conversation, say): stop the dots.
@@ -158,6 +165,68 @@ def websocket(ws) -> None:
     finally:
         unsubscribe()
         _finish(ws)
+
+
+class PersonMessages:
+    """What an operator writes to this user reaches their socket: through the hub, and,
+    where the hub serves one process only (a SQLite store with several workers, whose console
+    request may land on another worker), from the user's history, read every
+    `EVERY` seconds while a person has the conversation. Each message goes out once: the
+    hub's frames carry the id the history keeps them under."""
+
+    EVERY = 2.0
+
+    def __init__(self, store, sender: str, send, clock) -> None:
+        self.store = store
+        self.sender = sender
+        self._send = send
+        self._clock = clock
+        self.seen: set[str] = set()
+        self.since = 0.0  # watching the history from this time on; 0: not watching
+        self._next = 0.0
+
+    def deliver(self, text: str) -> None:
+        """A frame from the hub, noted by its id when it has one."""
+        if '"id"' in text:
+            with contextlib.suppress(ValueError, AttributeError):
+                self.seen.add(json.loads(text)["id"])
+        self._send(text)
+
+    def watch(self, with_person: bool) -> None:
+        """Start or stop reading the history, as the user's last turn says."""
+        if with_person and not self.since:
+            self.since = self._clock()
+        elif not with_person:
+            self.since = 0.0
+
+    def check(self, local: bool) -> None:
+        """Send what operators wrote since the last look; only for a hub of one process."""
+        now = self._clock()
+        if not local or not self.since or now < self._next:
+            return
+        self._next = now + self.EVERY
+        try:
+            history = self.store.history(self.sender)
+        except StoreUnavailable:
+            return
+        for exchange in history:
+            if exchange.channel != "operator" or exchange.at < self.since:
+                continue
+            if exchange.message_id in self.seen:
+                continue
+            self.seen.add(exchange.message_id)
+            for reply in exchange.replies:
+                frame = {
+                    "type": "message",
+                    "text": reply.text,
+                    "media": list(reply.media),
+                    "understood": None,
+                    "time": exchange.at,
+                    "id": exchange.message_id,
+                }
+                self._send(json.dumps(frame, ensure_ascii=False))
+            if exchange.intent == "return-to-bot":
+                self.since = 0.0
 
 
 def _finish(ws) -> None:

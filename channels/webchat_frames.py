@@ -1,6 +1,7 @@
 """The web chat's frames, JSON text. In: `{"type": "message", "text": "..."}`. Out:
 `{"type": "typing"}`, `{"type": "message", "text", "media", "understood", "time"}` per reply,
-`{"type": "quiet"}` when a message gets no reply (a person has the conversation), and
+`{"type": "quiet"}` when a message gets no reply (a person has the conversation), a
+`message` frame with an `id` (and `understood` null) for what an operator wrote, and
 `{"type": "error", "text"}` for a bad frame, after which the connection stays open.
 """
 

@@ -61,7 +61,7 @@ _NUMBER = re.compile(r"\+?\d[\d ()./-]{5,}\d")
 _SPACE = re.compile(r"\s+")
 
 
-def _normalise(text: str) -> str:
+def normalise(text: str) -> str:
     """One form for messages that differ only in case, spacing, end punctuation or a number
     (numbers are masked: a report is no place for someone's phone number)."""
     text = _NUMBER.sub("<number>", text)
@@ -76,7 +76,7 @@ def report_command(top: int) -> None:
     store = current_store()
     try:
         missed = Counter(
-            _normalise(e.text) for e in store.exchanges() if e.intent is None and e.text.strip()
+            normalise(e.text) for e in store.exchanges() if e.intent is None and e.text.strip()
         )
     except StoreUnavailable as error:
         raise click.ClickException(str(error)) from None

@@ -38,6 +38,7 @@ costs a message about a second, not a minute.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -256,11 +257,18 @@ class RedisStore(TurnStore):
     def exchanges(self) -> Iterator[Exchange]:
         oldest = self._cutoff()
         with self._errors("read the history"):
-            for key in self.client.scan_iter(match=f"{PREFIX}{{*}}:history", count=500):
-                for raw in self.client.lrange(key, -HISTORY_LIMIT, -1):
-                    exchange = Exchange.from_json(raw)
-                    if exchange.at >= oldest:
-                        yield exchange
+            keys = self.client.scan_iter(match=f"{PREFIX}{{*}}:history", count=500)
+            # A pipeline of LRANGEs per batch of SCAN's keys: one round trip per 500 senders,
+            # not one per sender (the console's overview reads every history).
+            while batch := list(itertools.islice(keys, 500)):
+                pipe = self.client.pipeline(transaction=False)
+                for key in batch:
+                    pipe.lrange(key, -HISTORY_LIMIT, -1)
+                for history in pipe.execute():
+                    for raw in history:
+                        exchange = Exchange.from_json(raw)
+                        if exchange.at >= oldest:
+                            yield exchange
 
     def conversations(self, limit: int = 200) -> list[Conversation]:
         if limit < 1:
