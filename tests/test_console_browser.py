@@ -118,6 +118,7 @@ def test_an_operator_works_a_conversation_in_the_browser(browser, upstream, tmp_
         assert HANDOVER in server.say("talk to a person")
         row(page, "+14155550123").and_(page.locator(".waiting")).wait_for()
         assert page.locator("#waiting").inner_text() == "1"
+        assert page.title().startswith("(1) ")  # seen from a tab in the background
 
         # What users wrote is text, in the list (live, then after a reload) and each history.
         senders = [f"+1415555{number:04d}" for number in range(len(XSS))]

@@ -38,9 +38,14 @@
 
   const list = document.getElementById("conversations");
 
+  const title = document.title;
+
   function waitingCount() {
+    const waiting = list.querySelectorAll("li.row.waiting").length;
     const shown = document.getElementById("waiting");
-    if (shown) shown.textContent = String(list.querySelectorAll("li.row.waiting").length);
+    if (shown) shown.textContent = String(waiting);
+    // A tab in the background still says someone is waiting for a person.
+    document.title = waiting ? `(${waiting}) ${title}` : title;
     document.getElementById("empty").hidden = list.children.length > 0;
   }
 
