@@ -15,26 +15,22 @@ Prints JSON and writes bench/out/console_page.json (untracked).
 from __future__ import annotations
 
 import json
-import os
 import re
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import redis
+from redis_db import bench_redis  # bench/redis_db.py
 from werkzeug.security import generate_password_hash
 
 from bot import create_app
 from console.refs import ref_for
 from conversation import ConversationState, Reply
 from memory import Exchange, Store, shown_url
-from tests.redis_server import RedisServer, RedisUnavailable
 
 CONVERSATIONS = 10_000
 WAITING = 50  # of them with a person
@@ -108,33 +104,11 @@ def measure(store_url: str) -> dict[str, object]:
     }
 
 
-@contextmanager
-def redis_url() -> Iterator[str | None]:
-    named = os.environ.get("BOT_BENCH_REDIS_URL", "")
-    if named:
-        print(f"bench/console_page.py: emptying {shown_url(named)}", file=sys.stderr)
-        redis.Redis.from_url(named).flushdb()
-        yield named
-        redis.Redis.from_url(named).flushdb()
-        return
-    server = RedisServer()
-    try:
-        server.start()
-    except RedisUnavailable as error:
-        print(f"bench/console_page.py: no Redis rows: {error}", file=sys.stderr)
-        yield None
-        return
-    try:
-        yield server.url
-    finally:
-        server.stop()
-
-
 def main() -> None:
     results = []
     with tempfile.TemporaryDirectory(prefix="bot-console-bench-") as folder:
         results.append(measure(f"sqlite:///{folder}/bot.db"))
-    with redis_url() as url:
+    with bench_redis("bench/console_page.py") as url:
         if url is not None:
             results.append(measure(url))
     RESULTS.mkdir(exist_ok=True)

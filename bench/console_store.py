@@ -20,22 +20,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import redis
+
+from redis_db import bench_redis  # bench/redis_db.py
 
 from conversation import ConversationState, Reply
-from memory import Exchange, RedisStore, SqliteStore, Store, shown_url
-from tests.redis_server import RedisServer, RedisUnavailable
+from memory import Exchange, RedisStore, SqliteStore, Store
 
 RESULTS = Path(__file__).resolve().parent / "out"  # untracked
 CONVERSATIONS = 10_000
@@ -107,45 +105,6 @@ def measure(store: Store, conversations: int, runs: int) -> dict:
     return result
 
 
-@contextmanager
-def bench_redis() -> Iterator[str | None]:
-    """The URL of a Redis database the bench may empty: BOT_BENCH_REDIS_URL's (said aloud),
-    else a redis-server of its own for the run; None when there is neither."""
-    named = os.environ.get("BOT_BENCH_REDIS_URL", "")
-    if named:
-        print(f"bench/console_store.py: emptying {shown_url(named)} (BOT_BENCH_REDIS_URL)",
-              file=sys.stderr)  # fmt: skip
-        try:
-            yield named if emptied(named) else None
-        finally:
-            emptied(named)
-        return
-    server = RedisServer()
-    try:
-        server.start()
-    except RedisUnavailable as error:
-        print(f"bench/console_store.py: no Redis row: {error}", file=sys.stderr)
-        yield None
-        return
-    try:
-        yield server.url
-    finally:
-        server.stop()
-
-
-def emptied(url: str) -> bool:
-    """Empty the database at `url`; whether it answered."""
-    client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
-    try:
-        client.flushdb()
-        return True
-    except redis.RedisError as error:
-        print(f"bench/console_store.py: no Redis row: {shown_url(url)}: {error}", file=sys.stderr)
-        return False
-    finally:
-        client.close()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--conversations", type=int, default=CONVERSATIONS)
@@ -159,7 +118,10 @@ def main() -> None:
         "with_person": min(WITH_PERSON, args.conversations),
         "deliveries_each": DELIVERIES,
     }
-    with tempfile.TemporaryDirectory(prefix="bench-console-") as folder, bench_redis() as url:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-console-") as folder,
+        bench_redis("bench/console_store.py") as url,
+    ):
         store: Store = SqliteStore(Path(folder) / "bench.db", retention_days=30)
         results["sqlite"] = measure(store, args.conversations, args.runs)
         store.close()

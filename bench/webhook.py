@@ -19,26 +19,22 @@ from __future__ import annotations
 import cProfile
 import itertools
 import json
-import os
 import pstats
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import redis
+from redis_db import bench_redis  # bench/redis_db.py
 from twilio.request_validator import RequestValidator
 
 from bot import create_app
 from engine import ConversationState, Message
-from memory import shown_url
 from pipeline import Pipeline
-from tests.redis_server import RedisServer, RedisUnavailable
 
 TOKEN = "bench-token"  # noqa: S105 -- a throwaway token for signing bench requests
 TEXTS = ["hi", "what can you do", "thanks a lot!", "bye 👋", "book me a taxi", "HELLO there"]
@@ -139,51 +135,11 @@ def app_with(store_url: str):
     return create_app(settings)
 
 
-@contextmanager
-def bench_redis() -> Iterator[str | None]:
-    """The URL of a Redis database the bench may empty: BOT_BENCH_REDIS_URL's (said aloud),
-    else a redis-server of its own for the run; None when there is neither."""
-    named = os.environ.get("BOT_BENCH_REDIS_URL", "")
-    if named:
-        print(
-            f"bench/webhook.py: emptying {shown_url(named)} (BOT_BENCH_REDIS_URL)", file=sys.stderr
-        )
-        try:
-            yield named if emptied(named) else None
-        finally:
-            emptied(named)
-        return
-    server = RedisServer()
-    try:
-        server.start()
-    except RedisUnavailable as error:
-        print(f"bench/webhook.py: no Redis rows: {error}", file=sys.stderr)
-        yield None
-        return
-    try:
-        yield server.url
-    finally:
-        server.stop()
-
-
-def emptied(url: str) -> bool:
-    """Empty the database at `url`; whether it answered."""
-    client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
-    try:
-        client.flushdb()
-        return True
-    except redis.RedisError as error:
-        print(f"bench/webhook.py: no Redis rows: {shown_url(url)}: {error}", file=sys.stderr)
-        return False
-    finally:
-        client.close()
-
-
 def main() -> None:
     engine = app_with("memory://").extensions["bot.answering"].pipeline.engine
     bench_engine(engine, 2000)  # warm caches
     result = {"engine_respond": bench_engine(engine, 20_000)}
-    with tempfile.TemporaryDirectory() as folder, bench_redis() as redis_url:
+    with tempfile.TemporaryDirectory() as folder, bench_redis("bench/webhook.py") as redis_url:
         stores = {"memory": "memory://", "sqlite": f"sqlite:///{folder}/bench.db"}
         if redis_url:
             stores["redis"] = redis_url
