@@ -18,6 +18,10 @@ What comes back is bounded twice: the child cuts its document (`layout.bounded`:
 a ceiling for the whole), and the parent reads at most MAX_OUTPUT_BYTES of its answer, so a
 reader's bug cannot fill the worker's memory. When the child fails, the last line it wrote
 to stderr is logged (a broken install, pypdf that cannot be imported, shows there).
+
+At most MAX_CHILDREN readers run at once in one process (each may take a core and 1 GiB of
+address space): a document that finds them all busy waits for one up to its time limit,
+then gets the "too slow" reply, so a burst of PDFs cannot take the machine's memory.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import selectors
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -56,11 +61,30 @@ _ENVIRONMENT = ("PATH", "LD_LIBRARY_PATH", "LANG", "LC_ALL", "TMPDIR")
 Parser = Callable[[bytes, int], Document]
 
 
+MAX_CHILDREN = 2  # readers at once per process
+CHILDREN = threading.BoundedSemaphore(MAX_CHILDREN)
+
+
 def run_child(
-    argv: list[str], data: bytes, timeout: float = TIMEOUT, limit: int = MAX_OUTPUT_BYTES
+    argv: list[str],
+    data: bytes,
+    timeout: float = TIMEOUT,
+    limit: int = MAX_OUTPUT_BYTES,
+    slots: threading.BoundedSemaphore | None = None,
 ) -> bytes:
-    """Run `argv` with `data` on stdin; its stdout, or DocumentError if it was too slow, said
-    more than `limit` bytes or died without answering."""
+    """Run `argv` with `data` on stdin, in one of `slots` (this process's MAX_CHILDREN); its
+    stdout, or DocumentError if no slot came free in time, it was too slow, said more than
+    `limit` bytes or died without answering."""
+    slots = CHILDREN if slots is None else slots
+    if not slots.acquire(timeout=timeout):
+        raise DocumentError("too_slow", f"no reader free within {timeout:g} s")
+    try:
+        return _run(argv, data, timeout, limit)
+    finally:
+        slots.release()
+
+
+def _run(argv: list[str], data: bytes, timeout: float, limit: int) -> bytes:
     environment = {name: os.environ[name] for name in _ENVIRONMENT if name in os.environ}
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
         argv,

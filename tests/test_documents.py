@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import zipfile
 
 import pytest
@@ -123,6 +124,20 @@ def test_a_child_that_takes_too_long_is_killed_and_reported_too_slow(tmp_path):
     pid = int(pid_file.read_text())
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # killed and reaped, not left running
+
+
+def test_with_every_reader_busy_a_document_waits_then_is_too_slow_and_nothing_starts(tmp_path):
+    slots = threading.BoundedSemaphore(1)
+    slots.acquire()  # the one reader is busy
+    started = tmp_path / "started"
+    code = f"open({str(started)!r}, 'w').write('yes')"
+    with pytest.raises(DocumentError) as raised:
+        run_child([sys.executable, "-c", code], b"", timeout=0.2, slots=slots)
+    assert raised.value.problem == "too_slow"
+    assert not started.exists()
+    slots.release()  # free again: the next document is read, and gives its slot back
+    assert run_child([sys.executable, "-c", "print('read')"], b"", slots=slots) == b"read\n"
+    assert slots.acquire(blocking=False)
 
 
 def test_a_child_that_dies_is_reported_corrupt():
