@@ -24,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from redis_db import bench_redis  # bench/redis_db.py
 from werkzeug.security import generate_password_hash
 
+from bench.redis_db import bench_redis
 from bot import create_app
 from console.refs import ref_for
 from conversation import ConversationState, Reply

@@ -30,8 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
-from redis_db import bench_redis  # bench/redis_db.py
-
+from bench.redis_db import bench_redis
 from conversation import ConversationState, Reply
 from memory import Exchange, RedisStore, SqliteStore, Store
 

@@ -29,9 +29,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import redis
-from redis_db import bench_redis  # bench/redis_db.py
 from twilio.request_validator import RequestValidator
 
+from bench.redis_db import bench_redis
 from bot import create_app
 from engine import ConversationState, Message
 from pipeline import Pipeline

@@ -42,10 +42,15 @@ def test_no_tracked_results_are_left():
     assert present == []
 
 
+@pytest.mark.parametrize("script", ["webhook", "console_store", "console_page"])
+def test_the_benches_load_as_modules(script):
+    # Their imports resolve (the shared bench/redis_db.py among them) without running them.
+    assert callable(bench(script).main)
+
+
 def test_the_webhook_bench_uses_a_redis_of_its_own(monkeypatch):
     monkeypatch.delenv("BOT_BENCH_REDIS_URL", raising=False)
-    webhook = bench("webhook")
-    with webhook.bench_redis() as url:
+    with bench("redis_db").bench_redis("bench/webhook.py") as url:
         if url is None:
             pytest.skip("no redis-server to start")
         client = redis.Redis.from_url(url)
@@ -58,7 +63,7 @@ def test_the_webhook_bench_uses_a_redis_of_its_own(monkeypatch):
 def test_a_named_bench_redis_is_emptied_and_the_bench_says_so(monkeypatch, redis_url, capsys):
     redis.Redis.from_url(redis_url).set("left-over", "1")
     monkeypatch.setenv("BOT_BENCH_REDIS_URL", redis_url)
-    with bench("webhook").bench_redis() as url:
+    with bench("redis_db").bench_redis("bench/webhook.py") as url:
         assert url == redis_url
         assert redis.Redis.from_url(url).dbsize() == 0
     assert f"emptying {redis_url} (BOT_BENCH_REDIS_URL)" in capsys.readouterr().err
