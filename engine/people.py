@@ -11,7 +11,9 @@ while a person has it, and handing it back.
   When no person has written for `idle` seconds (BOT_HANDOFF_IDLE_MINUTES), the next message
   finds the bot back, says so, and is answered.
 - Without operators (`available` False) a request for a person gets `human_unavailable`
-  (the intent's own responses when it has any), and no offer is made.
+  (the intent's own responses when it has any), and no offer is made: a user whose message
+  is frustrated and not understood is told how to reach the team (those responses) instead
+  of the fallback.
 
 The conversation state carries it all (`human_since`, `human_seen`, `offered_person`,
 `fallbacks`, `said`, `repeats`), so it works on every store and host; the console hands back
@@ -132,9 +134,11 @@ class People:
         )
         turn = replace(turn, state=state)
         matched = turn.understanding.matched
+        if not self.available:
+            plain = missed and not matched and before.pending is None
+            return self._how_to_reach(turn, message) if plain else turn
         if (
-            not self.available
-            or state.with_person
+            state.with_person
             or state.offered_person
             or matched in {"handover", "declined_person", "cancel", "person"}
             or not phrase
@@ -145,6 +149,19 @@ class People:
         # Instead of "I didn't get that", or after a real answer.
         replies = offer.replies if missed else turn.replies + offer.replies
         return replace(turn, state=offer.state, replies=replies)
+
+    def _how_to_reach(self, turn: Turn, message: Message) -> Turn:
+        """Without operators, a user whose message itself is frustrated and was not understood
+        (a plain fallback) is told how to reach the team (the human intent's responses)
+        instead of "I didn't get that". Fallbacks in a row alone do not: with nobody to offer,
+        "haha" after two misses is still just not understood."""
+        intent = self.rules.intent(self.settings.human_intent)
+        if intent is None or not intent.responses:
+            return turn
+        if not self._frustration.frustrated(message.text):
+            return turn
+        reach = self._speaker.say(turn.state, intent.responses, {}, message, turn.understanding)
+        return replace(turn, replies=reach.replies)
 
     def _say(
         self,

@@ -151,6 +151,11 @@ def test_without_operators_the_intent_says_how_to_reach_the_team(rules):
     assert not turn.state.with_person
     _, said = say(engine, ConversationState(), "this bot is completely useless")
     assert OFFER not in said
+    _, said = say(engine, ConversationState(), "you are a terrible, awful bot")
+    assert "01632 960418" in said  # how to reach the team, not "I didn't get that"
+    assert "didn't get that" not in said
+    _, said = say(engine, ConversationState(), "flibbertigibbet wobble")
+    assert "01632 960418" not in said  # not frustrated: the fallback as ever
 
 
 @pytest.fixture(params=["sqlite", "redis"])
