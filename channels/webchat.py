@@ -25,7 +25,7 @@ from simple_websocket import ConnectionClosed
 from channels import webchat_hosts, webchat_ids
 from channels.answering import answering
 from channels.hub import Hub, LocalHub
-from channels.webchat_frames import Connection, reply_frames
+from channels.webchat_frames import Connection, message_frame, reply_frames
 from conversation import Message
 from memory import StoreUnavailable
 from pipeline import Handled
@@ -216,14 +216,7 @@ class PersonMessages:
                 continue
             self.seen.add(exchange.message_id)
             for reply in exchange.replies:
-                frame = {
-                    "type": "message",
-                    "text": reply.text,
-                    "media": list(reply.media),
-                    "understood": None,
-                    "time": exchange.at,
-                    "id": exchange.message_id,
-                }
+                frame = message_frame(reply, at=exchange.at, message_id=exchange.message_id)
                 self._send(json.dumps(frame, ensure_ascii=False))
             if exchange.intent == "return-to-bot":
                 self.since = 0.0

@@ -16,6 +16,7 @@ from typing import Any
 
 from simple_websocket import ConnectionClosed
 
+from conversation import Reply
 from engine.replies import slot_text
 from pipeline import Handled
 
@@ -38,18 +39,29 @@ def understood(handled: Handled) -> dict[str, Any] | None:
     }
 
 
+def message_frame(
+    reply: Reply,
+    understanding: dict[str, Any] | None = None,
+    at: float | None = None,
+    message_id: str = "",
+) -> dict[str, Any]:
+    """The frame for one thing said to the user: by the bot (with what it `understood`), or
+    by an operator (with the `message_id` the history keeps it under)."""
+    frame = {
+        "type": "message",
+        "text": reply.text,
+        "media": list(reply.media),
+        "understood": understanding,
+        "time": time.time() if at is None else at,
+    }
+    if message_id:
+        frame["id"] = message_id
+    return frame
+
+
 def reply_frames(handled: Handled) -> list[dict[str, Any]]:
     understanding = understood(handled)
-    return [
-        {
-            "type": "message",
-            "text": reply.text,
-            "media": list(reply.media),
-            "understood": understanding,
-            "time": time.time(),
-        }
-        for reply in handled.replies
-    ]
+    return [message_frame(reply, understanding) for reply in handled.replies]
 
 
 class Connection:

@@ -19,15 +19,14 @@ a turn of its own afterwards, which reads the state afresh.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from channels.followups import OUTSIDE_WINDOW, SendError
+from channels.webchat_frames import message_frame
 from console.context import CONSOLE_KEY, Console
 from console.frames import exchange_frame, returned_frame
 from conversation import ConversationState, Reply
@@ -115,23 +114,11 @@ def _deliver(console: Console, sender: str, state: ConversationState, text: str,
     if channel_of(sender) == "whatsapp":
         followups = console.followups
         assert followups is not None  # why_not said so before
-        sid = followups.send(sender, state.recipient, text, about=about)
-        if followups.store is None:  # it keeps no statuses itself: keep this one's here
-            with contextlib.suppress(StoreUnavailable):
-                console.store.record_delivery(sid, "queued", about=about, sender=sender)
-        return sid
+        return followups.send(sender, state.recipient, text, about=about)  # records "queued"
     # The id the history keeps it under, so a web chat reading that history (a SQLite store
     # with several workers) does not show it twice.
     message_id = about or new_id()
-    frame = {
-        "type": "message",
-        "text": text,
-        "media": [],
-        "understood": None,
-        "time": time.time(),
-        "id": message_id,
-    }
-    console.hub.publish(sender, frame)
+    console.hub.publish(sender, message_frame(Reply(text), message_id=message_id))
     return message_id
 
 

@@ -193,6 +193,24 @@ def whatsapp_form(body: str = "", **params: str) -> dict[str, str]:
     return form
 
 
+def status_callback_form(sid: str, status: str = "delivered", **params: str | None) -> dict:
+    """Twilio's StatusCallback form for message `sid`, which the bot sent to SENDER; a
+    parameter given as None is left out."""
+    form = {
+        "MessageSid": sid,
+        "SmsSid": sid,
+        "AccountSid": ACCOUNT,
+        "From": BOT_NUMBER,
+        "To": SENDER,
+        "MessageStatus": status,
+        "SmsStatus": status,
+        "ApiVersion": "2010-04-01",
+        "ChannelPrefix": "whatsapp",
+    }
+    form.update(params)
+    return {name: value for name, value in form.items() if value is not None}
+
+
 def signature_for(form: dict[str, str], url: str = LOCAL_URL, token: str = TOKEN) -> str:
     return RequestValidator(token).compute_signature(url, form)
 
@@ -273,3 +291,36 @@ def gate():
     held = Gate()
     yield held
     held.drain()
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        unavailable("no Chromium: install Debian's chromium package (.ci/run does)")
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, headless, driven by Playwright (the web chat's and the console's
+    browser tests)."""
+    executable = chromium()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("Playwright for Python is not installed (requirements-dev.txt has it)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

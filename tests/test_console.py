@@ -29,7 +29,6 @@ from console.refs import ref_for, sender_for
 from conversation import Message
 from memory import Exchange
 from tests.conftest import (
-    ACCOUNT,
     BOT_NUMBER,
     SENDER,
     TOKEN,
@@ -37,6 +36,7 @@ from tests.conftest import (
     live_settings,
     post_whatsapp,
     reply_text,
+    status_callback_form,
 )
 from tests.test_followups import MESSAGES, twilio_created, twilio_error
 
@@ -531,14 +531,7 @@ def hand_over(app, sender: str = SENDER) -> None:
 
 
 def post_status(client, sid: str, status: str, code: str = "") -> None:
-    form = {
-        "MessageSid": sid,
-        "AccountSid": ACCOUNT,
-        "From": BOT_NUMBER,
-        "To": SENDER,
-        "MessageStatus": status,
-        **({"ErrorCode": code} if code else {}),
-    }
+    form = status_callback_form(sid, status, ErrorCode=code or None)
     signature = RequestValidator(TOKEN).compute_signature(f"{PUBLIC}/status", form)
     response = client.post("/status", data=form, headers={"X-Twilio-Signature": signature})
     assert response.status_code == 204

@@ -14,35 +14,19 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
 import requests
 from twilio.request_validator import RequestValidator
 from werkzeug import Request, Response
 
-from tests.conftest import ACCOUNT, BOT_NUMBER, SENDER, TOKEN
+from tests.conftest import ACCOUNT, BOT_NUMBER, SENDER, TOKEN, status_callback_form
 from tests.helpers import closed_port
 from tests.servers import Server
 from tests.test_console import HANDOVER, OPERATORS, PASSWORD, XSS
 from tests.test_followups import MESSAGES
-from tests.test_webchat_browser import CHROMIUM_ARGS, DESKTOP, PHONE, chromium
+from tests.test_webchat_browser import DESKTOP, PHONE
 
 SHOTS = Path("/tmp/console-shots")  # noqa: S108 -- where the integrator looks at them
 _sids = itertools.count(1)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    executable = chromium()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        from tests.conftest import unavailable
-
-        unavailable("Playwright for Python is not installed (requirements-dev.txt has it)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def twilio_accepts(request: Request) -> Response:
@@ -57,13 +41,7 @@ def sent(upstream) -> list[dict[str, str]]:
 
 def callback(server: Server, sid: str, status: str) -> None:
     """Twilio's StatusCallback for message `sid`, signed for the server's public URL."""
-    form = {
-        "MessageSid": sid,
-        "AccountSid": ACCOUNT,
-        "From": BOT_NUMBER,
-        "To": SENDER,
-        "MessageStatus": status,
-    }
+    form = status_callback_form(sid, status)
     url = f"{server.base}/status"
     signature = RequestValidator(TOKEN).compute_signature(url, form)
     answer = requests.post(url, data=form, headers={"X-Twilio-Signature": signature}, timeout=5)

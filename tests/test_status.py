@@ -18,7 +18,14 @@ from bot import create_app
 from channels.answering import answering
 from logs import sender_hash
 from memory import Delivery
-from tests.conftest import ACCOUNT, BOT_NUMBER, SENDER, TOKEN, base_settings, live_settings
+from tests.conftest import (
+    BOT_NUMBER,
+    SENDER,
+    TOKEN,
+    base_settings,
+    live_settings,
+    status_callback_form,
+)
 from tests.helpers import closed_port
 from tests.test_followups import MESSAGES, twilio_created
 
@@ -30,19 +37,7 @@ OTHER_ACCOUNT = "AC" + "2" * 32
 
 def status_form(status: str = "delivered", **params: str) -> dict[str, str]:
     """A status callback shaped like Twilio's, for a message the bot sent to SENDER."""
-    form = {
-        "MessageSid": SID,
-        "SmsSid": SID,
-        "AccountSid": ACCOUNT,
-        "From": BOT_NUMBER,
-        "To": SENDER,
-        "MessageStatus": status,
-        "SmsStatus": status,
-        "ApiVersion": "2010-04-01",
-        "ChannelPrefix": "whatsapp",
-    }
-    form.update(params)
-    return {name: value for name, value in form.items() if value is not None}
+    return status_callback_form(SID, status, **params)
 
 
 def post_status(client, form: dict[str, str], token: str = TOKEN):

@@ -6,36 +6,18 @@ and a new id when the server no longer accepts the page's. Screenshots go to tmp
 from __future__ import annotations
 
 import html
-import shutil
 import struct
 import zlib
 
 import pytest
 
 from channels.webchat_ids import COOKIE, user_id
-from tests.conftest import unavailable
 from tests.servers import ROOT, Server
 
 FORMAT_JS = ROOT / "static" / "format.js"
 PHONE = {"width": 375, "height": 740}
 DESKTOP = {"width": 1280, "height": 800}
 KEY = "browser-test-secret-key"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def chromium() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        unavailable("no Chromium: install Debian's chromium package (.ci/run does)")
-    return path
 
 
 def png(width: int = 40, height: int = 30) -> bytes:
@@ -53,19 +35,6 @@ def png(width: int = 40, height: int = 30) -> bytes:
         + chunk(b"IDAT", zlib.compress(rows))
         + chunk(b"IEND", b"")
     )
-
-
-@pytest.fixture(scope="module")
-def browser():
-    executable = chromium()
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("Playwright for Python is not installed (requirements-dev.txt has it)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 def send(page, text: str) -> None:
